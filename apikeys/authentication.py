@@ -1,0 +1,27 @@
+"""The X-Api-Key authentication scheme for DRF."""
+from rest_framework import authentication, exceptions
+
+from apikeys.selectors import KeyRejected, api_key_for_secret
+
+HEADER = "X-Api-Key"
+_META_KEY = "HTTP_X_API_KEY"
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """Authenticate a request by the secret in its ``X-Api-Key`` header.
+
+    ``request.user`` and ``request.auth`` are both the ApiKey row.
+    """
+
+    def authenticate(self, request):
+        secret = request.META.get(_META_KEY)
+        if not secret:
+            return None
+        try:
+            api_key = api_key_for_secret(secret.strip())
+        except KeyRejected as exc:
+            raise exceptions.AuthenticationFailed(str(exc))
+        return api_key, api_key
+
+    def authenticate_header(self, request):
+        return f'ApiKey header="{HEADER}"'

@@ -1,0 +1,44 @@
+import uuid
+
+from django.db import models
+
+
+class Scope(models.TextChoices):
+    READ = "read", "Read consents and purposes"
+    WRITE = "write", "Record consent events"
+    ADMIN = "admin", "Manage purposes and API keys"
+
+
+class ApiKey(models.Model):
+    """A credential for the REST API.
+
+    The secret is shown once, when the key is created, and only its SHA-256
+    is stored. ``prefix`` is public: it identifies the key in lists and logs
+    and finds the row when a request presents the secret.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=list)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    # DRF treats the authenticated principal as a user object.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes

@@ -1,0 +1,42 @@
+"""Reads of API keys that carry a rule."""
+import datetime
+import hmac
+
+from django.utils import timezone
+
+from apikeys.models import ApiKey
+from apikeys.services import KEY_MARKER, hash_secret
+
+# Seconds between two writes of last_used_at for one key, so that reads do
+# not each turn into a write.
+LAST_USED_RESOLUTION = datetime.timedelta(seconds=60)
+
+
+class KeyRejected(Exception):
+    """The presented key cannot be used; the message is safe to show the caller."""
+
+
+def api_key_for_secret(secret: str) -> ApiKey:
+    """Return the active key whose secret is ``secret``, or raise KeyRejected.
+
+    The stored hash is compared in constant time. Every request reads the row,
+    so a revocation or expiry applies to the next request on every worker.
+    """
+    parts = secret.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_MARKER or not parts[1]:
+        raise KeyRejected("The API key is malformed.")
+
+    api_key = ApiKey.objects.filter(prefix=parts[1]).first()
+    if api_key is None or not hmac.compare_digest(api_key.secret_hash, hash_secret(secret)):
+        raise KeyRejected("The API key is not valid.")
+    if not api_key.active:
+        raise KeyRejected("The API key has been revoked.")
+
+    now = timezone.now()
+    if api_key.expires_at is not None and api_key.expires_at <= now:
+        raise KeyRejected("The API key has expired.")
+
+    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key

@@ -1,0 +1,247 @@
+"""Reads of consent data that carry a rule: what a consent's status is now."""
+import base64
+import binascii
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import FilteredRelation, Q, Subquery
+from django.utils import timezone
+
+from consentvault.errors import InvalidInput, NotFound
+from consents.models import (
+    Action,
+    ConsentEvent,
+    ConsentStatus,
+    CurrentConsent,
+    Purpose,
+    PurposeVersion,
+    Subject,
+)
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    """The status of one (subject, purpose) pair at one moment."""
+
+    subject_id: str
+    purpose: str
+    status: str
+    version: int | None
+    occurred_at: datetime.datetime | None
+    expires_at: datetime.datetime | None
+
+    @property
+    def granted(self) -> bool:
+        return self.status == ConsentStatus.GRANTED
+
+
+def evaluate_status(
+    *,
+    action: str | None,
+    version: int | None,
+    occurred_at: datetime.datetime | None,
+    minimum_valid_version: int,
+    validity_days: int | None,
+    now: datetime.datetime,
+) -> tuple[str, datetime.datetime | None]:
+    """Return ``(status, expires_at)`` for the newest event of a pair.
+
+    A withdrawal is final until a new grant. A grant to a version older than
+    the purpose's newest material change needs re-consent, which takes
+    precedence over expiry because asking again resolves both.
+    """
+    if action is None:
+        return ConsentStatus.NOT_SET, None
+    if action == Action.WITHDRAWN:
+        return ConsentStatus.WITHDRAWN, None
+
+    expires_at = None
+    if validity_days is not None:
+        expires_at = occurred_at + datetime.timedelta(days=validity_days)
+    if version < minimum_valid_version:
+        return ConsentStatus.RECONSENT_REQUIRED, expires_at
+    if expires_at is not None and expires_at <= now:
+        return ConsentStatus.EXPIRED, expires_at
+    return ConsentStatus.GRANTED, expires_at
+
+
+def state_of(*, subject_id: str, purpose: Purpose, current, now: datetime.datetime) -> ConsentState:
+    """Build the state of a pair from its CurrentConsent row (or None)."""
+    if current is None:
+        action = version = occurred_at = None
+    else:
+        action, version, occurred_at = current.action, current.version, current.occurred_at
+    status, expires_at = evaluate_status(
+        action=action,
+        version=version,
+        occurred_at=occurred_at,
+        minimum_valid_version=purpose.minimum_valid_version,
+        validity_days=purpose.validity_days,
+        now=now,
+    )
+    return ConsentState(
+        subject_id=subject_id,
+        purpose=purpose.slug,
+        status=status,
+        version=version,
+        occurred_at=occurred_at,
+        expires_at=expires_at,
+    )
+
+
+def consent_status(*, subject_id: str, purpose_slug: str) -> ConsentState:
+    """Return the status of one pair in one query; an unknown subject is ``not_set``.
+
+    Raises NotFound when the purpose does not exist.
+    """
+    row = (
+        Purpose.objects.filter(slug=purpose_slug)
+        .annotate(
+            mine=FilteredRelation(
+                "current_consents",
+                condition=Q(
+                    current_consents__subject_id=Subquery(Subject.objects.filter(subject_id=subject_id).values("pk"))
+                ),
+            )
+        )
+        .values_list(
+            "slug",
+            "validity_days",
+            "minimum_valid_version",
+            "mine__action",
+            "mine__version",
+            "mine__occurred_at",
+        )
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"No purpose has the slug '{purpose_slug}'.", field="purpose", code="unknown_purpose")
+
+    slug, validity_days, minimum_valid_version, action, version, occurred_at = row
+    status, expires_at = evaluate_status(
+        action=action,
+        version=version,
+        occurred_at=occurred_at,
+        minimum_valid_version=minimum_valid_version,
+        validity_days=validity_days,
+        now=timezone.now(),
+    )
+    return ConsentState(
+        subject_id=subject_id,
+        purpose=slug,
+        status=status,
+        version=version,
+        occurred_at=occurred_at,
+        expires_at=expires_at,
+    )
+
+
+def get_purpose(*, slug: str, field: str | None = None) -> Purpose:
+    purpose = Purpose.objects.filter(slug=slug).first()
+    if purpose is None:
+        raise NotFound(f"No purpose has the slug '{slug}'.", field=field, code="unknown_purpose")
+    return purpose
+
+
+def bulk_consent_status(*, purpose_slug: str, subject_ids: list[str]) -> list[ConsentState]:
+    """Return the status of each subject for one purpose, in request order.
+
+    Two queries whatever the number of ids: the purpose, then every current
+    row of those subjects. Repeated ids are answered once.
+    """
+    purpose = get_purpose(slug=purpose_slug, field="purpose")
+    unique_ids = list(dict.fromkeys(subject_ids))
+    rows = CurrentConsent.objects.filter(purpose=purpose, subject__subject_id__in=unique_ids).values_list(
+        "subject__subject_id", "action", "version", "occurred_at"
+    )
+    found = {subject_id: (action, version, occurred_at) for subject_id, action, version, occurred_at in rows}
+
+    now = timezone.now()
+    states = []
+    for subject_id in unique_ids:
+        action, version, occurred_at = found.get(subject_id, (None, None, None))
+        status, expires_at = evaluate_status(
+            action=action,
+            version=version,
+            occurred_at=occurred_at,
+            minimum_valid_version=purpose.minimum_valid_version,
+            validity_days=purpose.validity_days,
+            now=now,
+        )
+        states.append(ConsentState(subject_id, purpose.slug, status, version, occurred_at, expires_at))
+    return states
+
+
+def subject_consents(*, subject_id: str) -> list[ConsentState]:
+    """Return the status of every purpose for one subject, ``not_set`` where none."""
+    purposes = list(Purpose.objects.all())
+    current = {
+        row.purpose_id: row
+        for row in CurrentConsent.objects.filter(subject__subject_id=subject_id).only(
+            "purpose_id", "action", "version", "occurred_at"
+        )
+    }
+    now = timezone.now()
+    return [
+        state_of(subject_id=subject_id, purpose=purpose, current=current.get(purpose.pk), now=now)
+        for purpose in purposes
+    ]
+
+
+# --- Ledger history, newest first, with keyset pagination ----------------------------
+
+
+def encode_cursor(event: ConsentEvent) -> str:
+    raw = f"{event.occurred_at.isoformat()}|{event.pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime.datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        occurred_at, pk = base64.urlsafe_b64decode(padded.encode("ascii")).decode().split("|")
+        parsed = datetime.datetime.fromisoformat(occurred_at)
+        if parsed.tzinfo is None:
+            raise ValueError("naive timestamp in cursor")
+        return parsed, int(pk)
+    except (ValueError, UnicodeError, binascii.Error):
+        raise InvalidInput("The cursor is invalid; pass the 'next' link of a previous page.", field="cursor")
+
+
+def subject_history(*, subject_id: str, cursor: str | None, limit: int) -> tuple[list[ConsentEvent], str | None]:
+    """Return one page of a subject's ledger and the cursor of the next page.
+
+    Ordered by ``occurred_at`` then id, both descending. The cursor names the
+    last row shown, so rows added meanwhile never shift a page (no OFFSET, no
+    COUNT).
+    """
+    events = (
+        ConsentEvent.objects.filter(subject__subject_id=subject_id)
+        .select_related("purpose", "api_key")
+        .order_by("-occurred_at", "-id")
+    )
+    if cursor:
+        occurred_at, pk = decode_cursor(cursor)
+        events = events.filter(Q(occurred_at__lt=occurred_at) | Q(occurred_at=occurred_at, id__lt=pk))
+
+    page = list(events[: limit + 1])
+    next_cursor = encode_cursor(page[limit - 1]) if len(page) > limit else None
+    return page[:limit], next_cursor
+
+
+def purpose_version(*, slug: str, number: int) -> PurposeVersion:
+    version = PurposeVersion.objects.filter(purpose__slug=slug, number=number).select_related("purpose").first()
+    if version is None:
+        get_purpose(slug=slug)  # a 404 that names the purpose when it is the missing part
+        raise NotFound(f"Purpose '{slug}' has no version {number}.", code="unknown_version")
+    return version
+
+
+def current_versions(purposes) -> dict[int, PurposeVersion]:
+    """Return each purpose's current version keyed by purpose id, in one query."""
+    conditions = Q()
+    for purpose in purposes:
+        conditions |= Q(purpose_id=purpose.pk, number=purpose.current_version)
+    if not conditions:
+        return {}
+    return {version.purpose_id: version for version in PurposeVersion.objects.filter(conditions)}

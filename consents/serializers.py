@@ -1,0 +1,316 @@
+"""Request parsing and response shapes of the consent API."""
+import json
+
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+
+from consentvault.serializers import (
+    AwareDateTimeField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+    StrictSerializer,
+    contains_lone_surrogate,
+    format_timestamp,
+)
+from consents.models import Action, ConsentStatus, LegalBasis
+
+SUBJECT_ID_MAX_LENGTH = 255
+MAX_BULK_SUBJECT_IDS = 10_000
+MAX_EVIDENCE_BYTES = 16 * 1024
+MAX_EVIDENCE_DEPTH = 8
+MAX_VERSION = 2_000_000_000  # below PostgreSQL's integer maximum
+MAX_VALIDITY_DAYS = 36_500  # a hundred years
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+slug_validator = RegexValidator(
+    SLUG_PATTERN, "Must be lowercase letters and digits separated by single hyphens, such as 'marketing-email'."
+)
+source_validator = RegexValidator(
+    r"^[a-z][a-z0-9_-]*$",
+    "Must start with a lowercase letter and contain only lowercase letters, digits, '-' and '_', such as 'web'.",
+)
+
+
+def validate_subject_id(value: str) -> str:
+    """Check a caller's subject id: 1 to 255 printable characters, no '/'."""
+    if not value:
+        raise serializers.ValidationError("Must not be empty.", code="blank")
+    if len(value) > SUBJECT_ID_MAX_LENGTH:
+        raise serializers.ValidationError(
+            f"Must have at most {SUBJECT_ID_MAX_LENGTH} characters (got {len(value)}).", code="max_length"
+        )
+    if "/" in value:
+        raise serializers.ValidationError("Must not contain '/'.", code="invalid")
+    if not value.isprintable():
+        raise serializers.ValidationError(
+            "Must contain printable characters only (no control characters or line breaks).", code="invalid"
+        )
+    return value
+
+
+class SubjectIdField(StrictCharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("allow_blank", True)  # blank is rejected by validate_subject_id with a clearer message
+        kwargs.setdefault("help_text", "The caller's own opaque identifier: 1 to 255 printable characters, no '/'.")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        return validate_subject_id(super().to_internal_value(data))
+
+
+def _check_evidence_value(value, path: str, depth: int) -> None:
+    if depth > MAX_EVIDENCE_DEPTH:
+        raise serializers.ValidationError(f"Is nested more than {MAX_EVIDENCE_DEPTH} levels deep at '{path}'.")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_evidence_text(key, f"{path}.{key}")
+            _check_evidence_value(item, f"{path}.{key}", depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_evidence_value(item, f"{path}.{index}", depth + 1)
+    elif isinstance(value, str):
+        _check_evidence_text(value, path)
+
+
+def _check_evidence_text(text: str, path: str) -> None:
+    if "\x00" in text:
+        raise serializers.ValidationError(f"Contains a NUL character at '{path}'.")
+    if contains_lone_surrogate(text):
+        raise serializers.ValidationError(f"Contains invalid Unicode (a lone surrogate) at '{path}'.")
+
+
+class EvidenceField(serializers.JSONField):
+    """How consent was collected: any JSON object of at most 16 KiB."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be a JSON object, such as {\"form\": \"signup\"}.")
+        _check_evidence_value(data, "evidence", 1)
+        size = len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
+        if size > MAX_EVIDENCE_BYTES:
+            raise serializers.ValidationError(
+                f"Must be at most {MAX_EVIDENCE_BYTES} bytes as JSON (got {size}).", code="max_length"
+            )
+        return data
+
+
+# --- Requests ------------------------------------------------------------------------
+
+
+class RecordConsentRequest(StrictSerializer):
+    subject_id = SubjectIdField()
+    purpose = StrictCharField(max_length=64, validators=[slug_validator])
+    action = StrictChoiceField(choices=Action.choices)
+    version = StrictIntegerField(
+        required=False, min_value=1, max_value=MAX_VERSION, help_text="Defaults to the purpose's current version."
+    )
+    occurred_at = AwareDateTimeField(
+        required=False,
+        help_text="When the person acted, with a UTC offset. Defaults to now; at most 5 minutes in the future.",
+    )
+    source = StrictCharField(
+        required=False, max_length=32, validators=[source_validator], help_text="web, app, email, phone, import, …"
+    )
+    evidence = EvidenceField(required=False, allow_null=True)
+
+
+class SubjectIdListField(serializers.ListField):
+    """A list of subject ids, validated in one loop.
+
+    Running a child field per item costs more than the query for 10,000 ids;
+    the errors keep DRF's layout (``{index: [message]}``).
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(child=SubjectIdField(), **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        if not data and not self.allow_empty:
+            self.fail("empty")
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        errors = {}
+        for index, value in enumerate(data):
+            if not isinstance(value, str):
+                errors[index] = ["Must be a string."]
+                continue
+            try:
+                validate_subject_id(value)
+            except serializers.ValidationError as exc:
+                errors[index] = exc.detail
+        if errors:
+            raise serializers.ValidationError(errors)
+        return data
+
+
+class BulkCheckRequest(StrictSerializer):
+    purpose = StrictCharField(max_length=64, validators=[slug_validator])
+    subject_ids = SubjectIdListField(max_length=MAX_BULK_SUBJECT_IDS, allow_empty=False)
+
+
+class CreatePurposeRequest(StrictSerializer):
+    slug = StrictCharField(max_length=64, validators=[slug_validator])
+    title = StrictCharField(max_length=200)
+    description = StrictCharField(max_length=5000, required=False, allow_blank=True, default="")
+    legal_basis = StrictChoiceField(choices=LegalBasis.choices, required=False, default=LegalBasis.CONSENT)
+    validity_days = StrictIntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_VALIDITY_DAYS, default=None
+    )
+    text = StrictCharField(max_length=100_000, trim_whitespace=False, help_text="Notice text of version 1.")
+
+
+class UpdatePurposeRequest(StrictSerializer):
+    title = StrictCharField(max_length=200, required=False)
+    description = StrictCharField(max_length=5000, required=False, allow_blank=True)
+    legal_basis = StrictChoiceField(choices=LegalBasis.choices, required=False)
+    validity_days = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_VALIDITY_DAYS)
+
+
+class PublishVersionRequest(StrictSerializer):
+    text = StrictCharField(max_length=100_000, trim_whitespace=False)
+    material_change = StrictBooleanField(
+        help_text="True when earlier grants no longer cover this text: they then report reconsent_required."
+    )
+
+
+class HistoryQuery(StrictSerializer):
+    cursor = StrictCharField(required=False, max_length=200)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=50)
+
+
+# --- Responses -----------------------------------------------------------------------
+# The hot paths build dicts directly; these serializers document the shapes in
+# the OpenAPI schema and are used where speed does not matter.
+
+
+class PurposeVersionResponse(serializers.Serializer):
+    number = serializers.IntegerField()
+    text = serializers.CharField()
+    text_sha256 = serializers.CharField(help_text="SHA-256 of the UTF-8 text, hex-encoded.")
+    material_change = serializers.BooleanField()
+    published_at = AwareDateTimeField()
+
+
+class PurposeResponse(serializers.Serializer):
+    slug = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    legal_basis = serializers.ChoiceField(choices=LegalBasis.choices)
+    validity_days = serializers.IntegerField(allow_null=True)
+    minimum_valid_version = serializers.IntegerField(
+        help_text="Grants to versions below this one report reconsent_required."
+    )
+    current_version = PurposeVersionResponse()
+    created_at = AwareDateTimeField()
+    updated_at = AwareDateTimeField()
+
+
+class PurposeListResponse(serializers.Serializer):
+    results = PurposeResponse(many=True)
+
+
+class PurposeVersionListResponse(serializers.Serializer):
+    results = PurposeVersionResponse(many=True)
+
+
+class ConsentStateResponse(serializers.Serializer):
+    subject_id = serializers.CharField()
+    purpose = serializers.CharField()
+    status = serializers.ChoiceField(choices=ConsentStatus.choices)
+    granted = serializers.BooleanField(help_text="True only when status is granted.")
+    version = serializers.IntegerField(allow_null=True)
+    occurred_at = AwareDateTimeField(allow_null=True)
+    expires_at = AwareDateTimeField(allow_null=True)
+
+
+class SubjectConsentsResponse(serializers.Serializer):
+    subject_id = serializers.CharField()
+    results = ConsentStateResponse(many=True)
+
+
+class BulkCheckResponse(serializers.Serializer):
+    purpose = serializers.CharField()
+    results = ConsentStateResponse(many=True)
+
+
+class ConsentEventResponse(serializers.Serializer):
+    event_id = serializers.UUIDField()
+    subject_id = serializers.CharField()
+    purpose = serializers.CharField()
+    version = serializers.IntegerField()
+    action = serializers.ChoiceField(choices=Action.choices)
+    occurred_at = AwareDateTimeField()
+    recorded_at = AwareDateTimeField()
+    source = serializers.CharField()
+    evidence = serializers.JSONField(allow_null=True)
+    api_key_id = serializers.UUIDField(allow_null=True, help_text="The API key that recorded the event.")
+
+
+class RecordConsentResponse(serializers.Serializer):
+    event = ConsentEventResponse()
+    state = ConsentStateResponse()
+
+
+class EventPageResponse(serializers.Serializer):
+    results = ConsentEventResponse(many=True)
+    next = serializers.CharField(allow_null=True, help_text="URL of the next page, or null on the last page.")
+
+
+# --- Representations ---------------------------------------------------------------------
+
+
+def state_to_dict(state) -> dict:
+    return {
+        "subject_id": state.subject_id,
+        "purpose": state.purpose,
+        "status": str(state.status),
+        "granted": state.granted,
+        "version": state.version,
+        "occurred_at": format_timestamp(state.occurred_at),
+        "expires_at": format_timestamp(state.expires_at),
+    }
+
+
+def event_to_dict(event, *, subject_id: str, purpose_slug: str) -> dict:
+    return {
+        "event_id": str(event.event_id),
+        "subject_id": subject_id,
+        "purpose": purpose_slug,
+        "version": event.version,
+        "action": event.action,
+        "occurred_at": format_timestamp(event.occurred_at),
+        "recorded_at": format_timestamp(event.recorded_at),
+        "source": event.source,
+        "evidence": event.evidence,
+        "api_key_id": str(event.api_key_id) if event.api_key_id else None,
+    }
+
+
+def version_to_dict(version) -> dict:
+    return {
+        "number": version.number,
+        "text": version.text,
+        "text_sha256": version.text_sha256,
+        "material_change": version.material_change,
+        "published_at": format_timestamp(version.published_at),
+    }
+
+
+def purpose_to_dict(purpose, current_version) -> dict:
+    return {
+        "slug": purpose.slug,
+        "title": purpose.title,
+        "description": purpose.description,
+        "legal_basis": purpose.legal_basis,
+        "validity_days": purpose.validity_days,
+        "minimum_valid_version": purpose.minimum_valid_version,
+        "current_version": version_to_dict(current_version) if current_version else None,
+        "created_at": format_timestamp(purpose.created_at),
+        "updated_at": format_timestamp(purpose.updated_at),
+    }
+

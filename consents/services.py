@@ -1,0 +1,276 @@
+"""Every write to consent data. Each function commits all its rows or none."""
+import datetime
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apikeys.models import ApiKey
+from consentvault.errors import Conflict, InvalidInput, Unprocessable
+from consents.models import (
+    Action,
+    ConsentEvent,
+    CurrentConsent,
+    IdempotencyRecord,
+    Purpose,
+    PurposeVersion,
+    Subject,
+)
+from consents.selectors import ConsentState, get_purpose, state_of
+
+logger = logging.getLogger(__name__)
+
+# How far ahead of the server clock a caller's occurred_at may be, to allow
+# for clock skew between the caller and us.
+MAX_CLOCK_SKEW = datetime.timedelta(minutes=5)
+
+PURPOSE_FIELDS = ("title", "description", "legal_basis", "validity_days")
+
+
+# --- Purposes ------------------------------------------------------------------------
+
+
+def create_purpose(
+    *, slug: str, title: str, description: str, legal_basis: str, validity_days: int | None, text: str
+) -> Purpose:
+    """Create a purpose together with version 1 of its notice text."""
+    try:
+        with transaction.atomic():
+            purpose = Purpose.objects.create(
+                slug=slug,
+                title=title,
+                description=description,
+                legal_basis=legal_basis,
+                validity_days=validity_days,
+                current_version=1,
+                minimum_valid_version=1,
+            )
+            PurposeVersion.objects.create(purpose=purpose, number=1, text=text, material_change=False)
+    except IntegrityError:
+        raise Conflict(f"A purpose with the slug '{slug}' already exists.", field="slug", code="purpose_exists")
+    logger.info("Purpose created", extra={"purpose": slug})
+    return purpose
+
+
+def update_purpose(*, slug: str, changes: dict) -> Purpose:
+    """Change a purpose's descriptive fields; its slug and versions stay as they are."""
+    with transaction.atomic():
+        purpose = Purpose.objects.select_for_update().filter(slug=slug).first()
+        if purpose is None:
+            get_purpose(slug=slug)  # raises NotFound
+        for name in PURPOSE_FIELDS:
+            if name in changes:
+                setattr(purpose, name, changes[name])
+        purpose.save()
+    logger.info("Purpose updated", extra={"purpose": slug, "fields": sorted(changes)})
+    return purpose
+
+
+def publish_purpose_version(*, slug: str, text: str, material_change: bool) -> PurposeVersion:
+    """Publish the next version of a purpose's notice text.
+
+    With ``material_change``, grants given to any earlier version report
+    ``reconsent_required`` from this commit on.
+    """
+    with transaction.atomic():
+        purpose = Purpose.objects.select_for_update().filter(slug=slug).first()
+        if purpose is None:
+            get_purpose(slug=slug)  # raises NotFound
+        number = purpose.current_version + 1
+        version = PurposeVersion.objects.create(
+            purpose=purpose, number=number, text=text, material_change=material_change
+        )
+        purpose.current_version = number
+        if material_change:
+            purpose.minimum_valid_version = number
+        purpose.save(update_fields=["current_version", "minimum_valid_version", "updated_at"])
+    logger.info(
+        "Purpose version published",
+        extra={"purpose": slug, "version": number, "material_change": material_change},
+    )
+    return version
+
+
+# --- Consent events ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordedConsent:
+    event: ConsentEvent
+    state: ConsentState
+
+
+@dataclass(frozen=True)
+class WriteResponse:
+    """An HTTP status and body, as first sent or as replayed for an Idempotency-Key."""
+
+    status: int
+    body: dict
+    replayed: bool
+
+
+def supersedes(*, new_occurred_at, new_action: str, current: CurrentConsent) -> bool:
+    """Return whether a new event replaces the pair's current state.
+
+    The newest ``occurred_at`` wins. On a tie a withdrawal wins, and between
+    two events with the same action the one recorded later wins.
+    """
+    if new_occurred_at != current.occurred_at:
+        return new_occurred_at > current.occurred_at
+    if new_action == Action.WITHDRAWN:
+        return True
+    return current.action != Action.WITHDRAWN
+
+
+def _locked_subject(subject_id: str) -> Subject:
+    """Return the subject row, created if needed, locked until the transaction ends.
+
+    The lock serialises concurrent writes for one subject, so two writers of
+    the same pair never both read the old current state.
+    """
+    Subject.objects.bulk_create([Subject(subject_id=subject_id)], ignore_conflicts=True)
+    return Subject.objects.select_for_update().get(subject_id=subject_id)
+
+
+def record_consent(
+    *,
+    subject_id: str,
+    purpose_slug: str,
+    action: str,
+    api_key: ApiKey | None,
+    version: int | None = None,
+    occurred_at: datetime.datetime | None = None,
+    source: str = "api",
+    evidence: dict | None = None,
+) -> RecordedConsent:
+    """Append a consent event and bring the pair's current state up to date.
+
+    Must run inside a transaction (``record_consent_once`` opens one). An
+    event older than the current state is kept in the ledger but changes
+    nothing else.
+    """
+    now = timezone.now()
+    if occurred_at is None:
+        occurred_at = now
+    elif occurred_at > now + MAX_CLOCK_SKEW:
+        raise InvalidInput(
+            "occurred_at is more than 5 minutes in the future; send the time the person acted, with its UTC offset.",
+            field="occurred_at",
+            code="in_future",
+        )
+
+    purpose = get_purpose(slug=purpose_slug, field="purpose")
+    if version is None:
+        version = purpose.current_version
+    elif version > purpose.current_version:
+        raise InvalidInput(
+            f"Purpose '{purpose.slug}' has no version {version}; its current version is {purpose.current_version}.",
+            field="version",
+            code="unknown_version",
+        )
+
+    subject = _locked_subject(subject_id)
+    event = ConsentEvent.objects.create(
+        subject=subject,
+        purpose=purpose,
+        version=version,
+        action=action,
+        occurred_at=occurred_at,
+        recorded_at=now,
+        source=source,
+        evidence=evidence,
+        api_key=api_key,
+    )
+
+    current = CurrentConsent.objects.filter(subject=subject, purpose=purpose).first()
+    if current is None:
+        current = CurrentConsent.objects.create(
+            subject=subject, purpose=purpose, event=event, version=version, action=action, occurred_at=occurred_at
+        )
+    elif supersedes(new_occurred_at=occurred_at, new_action=action, current=current):
+        current.event = event
+        current.version = version
+        current.action = action
+        current.occurred_at = occurred_at
+        current.save(update_fields=["event", "version", "action", "occurred_at", "updated_at"])
+
+    state = state_of(subject_id=subject_id, purpose=purpose, current=current, now=now)
+    return RecordedConsent(event=event, state=state)
+
+
+def request_fingerprint(payload) -> str:
+    """Return a SHA-256 over the canonical JSON of a request body."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> WriteResponse:
+    if record.request_sha256 != fingerprint:
+        raise Unprocessable(
+            "This Idempotency-Key was already used with a different request body; use a new key for a new request.",
+            code="idempotency_key_reused",
+        )
+    return WriteResponse(status=record.response_status, body=record.response_body, replayed=True)
+
+
+def _live_record(*, api_key: ApiKey, key: str) -> IdempotencyRecord | None:
+    record = IdempotencyRecord.objects.filter(api_key=api_key, key=key).first()
+    if record is None:
+        return None
+    ttl = datetime.timedelta(hours=settings.CONSENTVAULT_IDEMPOTENCY_TTL_HOURS)
+    if record.created_at < timezone.now() - ttl:
+        record.delete()
+        return None
+    return record
+
+
+def record_consent_once(
+    *,
+    api_key: ApiKey,
+    idempotency_key: str | None,
+    payload: dict,
+    render: Callable[[RecordedConsent], dict],
+    **consent,
+) -> WriteResponse:
+    """Record a consent event, at most once per ``Idempotency-Key`` of an API key.
+
+    ``payload`` is the raw request body: a retry with the same key and an equal
+    body gets the first response back; a different body is rejected with 422.
+    ``render`` turns the result into the response body stored for replays.
+    The event, the current state and the idempotency record commit together.
+    """
+    if idempotency_key is None:
+        with transaction.atomic():
+            recorded = record_consent(api_key=api_key, **consent)
+            return WriteResponse(status=201, body=render(recorded), replayed=False)
+
+    fingerprint = request_fingerprint(payload)
+    try:
+        with transaction.atomic():
+            record = _live_record(api_key=api_key, key=idempotency_key)
+            if record is not None:
+                return _replay(record, fingerprint)
+            recorded = record_consent(api_key=api_key, **consent)
+            body = render(recorded)
+            IdempotencyRecord.objects.create(
+                api_key=api_key, key=idempotency_key, request_sha256=fingerprint, response_status=201, response_body=body
+            )
+            return WriteResponse(status=201, body=body, replayed=False)
+    except IntegrityError:
+        # A concurrent request with the same key committed first; our event was
+        # rolled back with the rest of the transaction. Answer with theirs.
+        record = IdempotencyRecord.objects.filter(api_key=api_key, key=idempotency_key).first()
+        if record is None:
+            raise
+        return _replay(record, fingerprint)
+
+
+def purge_idempotency_records(*, older_than: datetime.timedelta) -> int:
+    """Delete idempotency records older than ``older_than``; return how many."""
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted

@@ -1,0 +1,238 @@
+"""ConsentVault settings, read from the environment through django-environ.
+
+Every setting an operator may change is an environment variable (or a line in
+a ``.env`` file beside ``manage.py``). Bad values stop start-up with an
+``ImproperlyConfigured`` error that names the variable.
+"""
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
+
+from consentvault import __version__
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VERSION = __version__
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+DEBUG = env.bool("DEBUG", default=False)
+
+
+def _secret_key_problem(value: str) -> str | None:
+    """Return why ``value`` is unfit as SECRET_KEY, or None when it is fit.
+
+    The thresholds are the ones ``manage.py check --deploy`` applies.
+    """
+    if not value:
+        return "is missing"
+    if value.startswith("django-insecure-"):
+        return "starts with 'django-insecure-', the prefix of generated development keys"
+    if len(value) < 50:
+        return f"is too short ({len(value)} characters, at least 50 required)"
+    if len(set(value)) < 5:
+        return "has fewer than 5 distinct characters"
+    return None
+
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+_problem = _secret_key_problem(SECRET_KEY)
+if _problem and not DEBUG:
+    raise ImproperlyConfigured(
+        f"SECRET_KEY {_problem}. Set SECRET_KEY to a random string of at least 50 "
+        "characters, for example the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+    )
+if _problem:
+    # DEBUG only: a per-process key, so sessions do not survive a restart.
+    SECRET_KEY = get_random_secret_key()
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "apikeys",
+    "consents",
+    "ops",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "consentvault.urls"
+WSGI_APPLICATION = "consentvault.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------
+# The embedded default is a SQLite file for the quick start; production and the
+# test suite use PostgreSQL through DATABASE_URL.
+(BASE_DIR / "var").mkdir(exist_ok=True)
+DATABASES = {
+    "default": env.db(
+        "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'consentvault.sqlite3'}"
+    )
+}
+_database = DATABASES["default"]
+if _database["ENGINE"] == "django.db.backends.postgresql":
+    _database.setdefault("OPTIONS", {})
+    _database["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=2))
+    _statement_timeout_ms = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=30_000)
+    _database["OPTIONS"].setdefault("options", f"-c statement_timeout={_statement_timeout_ms}")
+    # Persistent connections: one per gunicorn worker thread, reopened after
+    # DATABASE_CONN_MAX_AGE seconds or when the health check finds it broken.
+    _database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    _database["CONN_HEALTH_CHECKS"] = True
+elif _database["ENGINE"] == "django.db.backends.sqlite3":
+    _database.setdefault("OPTIONS", {})
+    # WAL and IMMEDIATE transactions let several gunicorn workers share the
+    # file without "database is locked" errors on concurrent writes.
+    _database["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+    _database["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+    _database["OPTIONS"].setdefault("timeout", 20)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ----------------------------------------------------------------------
+# Redis (through django-redis) when REDIS_URL is set; otherwise the per-process
+# local-memory cache of the quick start.
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "consentvault",
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                # Seconds. Short, so a Redis that drops packets delays a
+                # request by a fraction of a second at most.
+                "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.25),
+                "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.25),
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Internationalisation and time -------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files (the admin and the offline API docs UI) ----------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve straight from the app folders when collectstatic has not run (tests).
+WHITENOISE_USE_FINDERS = True
+
+# --- Request limits --------------------------------------------------------------
+# Bytes. JSON bodies above this are rejected with 413 before parsing.
+CONSENTVAULT_MAX_BODY_BYTES = env.int("CONSENTVAULT_MAX_BODY_BYTES", default=1024 * 1024)
+# Bytes, for POST /v1/consents/check only: 10,000 subject ids of up to 255
+# characters each need more room than a single write.
+CONSENTVAULT_MAX_CHECK_BODY_BYTES = env.int("CONSENTVAULT_MAX_CHECK_BODY_BYTES", default=4 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = CONSENTVAULT_MAX_CHECK_BODY_BYTES
+
+# Hours an Idempotency-Key is remembered. Clients may retry within this window.
+CONSENTVAULT_IDEMPOTENCY_TTL_HOURS = env.int("CONSENTVAULT_IDEMPOTENCY_TTL_HOURS", default=24)
+if CONSENTVAULT_IDEMPOTENCY_TTL_HOURS < 24:
+    raise ImproperlyConfigured(
+        "CONSENTVAULT_IDEMPOTENCY_TTL_HOURS must be at least 24 "
+        f"(got {CONSENTVAULT_IDEMPOTENCY_TTL_HOURS}), because clients are promised a day to retry."
+    )
+
+# --- Django REST framework and the OpenAPI schema --------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["apikeys.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["apikeys.permissions.HasScope"],
+    "DEFAULT_PARSER_CLASSES": ["consentvault.parsers.LimitedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "consentvault.errors.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "UNAUTHENTICATED_TOKEN": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ConsentVault API",
+    "DESCRIPTION": (
+        "Records what each person agreed to, keeps the proof in an append-only ledger, "
+        "and answers whether a consent may be relied on now. Authenticate with the "
+        "`X-Api-Key` header. Every error is an RFC 9457 problem document."
+    ),
+    "VERSION": VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ConsentActionEnum": "consents.models.Action",
+        "ConsentStatusEnum": "consents.models.ConsentStatus",
+        "LegalBasisEnum": "consents.models.LegalBasis",
+        "ApiKeyScopeEnum": "apikeys.models.Scope",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "consentvault.schema.add_problem_responses",
+    ],
+}
+
+# --- Logging ------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {"()": "ops.jsonlog.JsonFormatter"},
+    },
+    "handlers": {
+        "stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        # 4xx responses are the client's business; 5xx are logged as errors.
+        "django.request": {"level": "ERROR", "propagate": True},
+        "django.server": {"level": "WARNING", "propagate": True},
+    },
+}
