@@ -16,6 +16,10 @@ class HasScope(permissions.BasePermission):
         api_key = request.auth
         if api_key is None:
             return False  # DRF turns this into 401 with WWW-Authenticate
+        action_map = getattr(view, "action_map", None) or {}
+        method = "get" if request.method == "HEAD" else request.method.lower()
+        if method not in action_map:
+            return True  # the view answers 405 Method Not Allowed
         scope = required_scope(view, request)
         if scope is None:
             return False

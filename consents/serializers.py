@@ -53,7 +53,6 @@ def validate_subject_id(value: str) -> str:
 class SubjectIdField(StrictCharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("trim_whitespace", False)
-        kwargs.setdefault("allow_blank", True)  # blank is rejected by validate_subject_id with a clearer message
         kwargs.setdefault("help_text", "The caller's own opaque identifier: 1 to 255 printable characters, no '/'.")
         super().__init__(**kwargs)
 
@@ -66,13 +65,19 @@ def _check_evidence_value(value, path: str, depth: int) -> None:
         raise serializers.ValidationError(f"Is nested more than {MAX_EVIDENCE_DEPTH} levels deep at '{path}'.")
     if isinstance(value, dict):
         for key, item in value.items():
-            _check_evidence_text(key, f"{path}.{key}")
-            _check_evidence_value(item, f"{path}.{key}", depth + 1)
+            child_path = f"{path}.{_printable(key)}"
+            _check_evidence_text(key, child_path)
+            _check_evidence_value(item, child_path, depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _check_evidence_value(item, f"{path}.{index}", depth + 1)
     elif isinstance(value, str):
         _check_evidence_text(value, path)
+
+
+def _printable(key: str) -> str:
+    """Return ``key`` safe to echo in an error message."""
+    return key.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _check_evidence_text(text: str, path: str) -> None:

@@ -156,6 +156,7 @@ USE_TZ = True
 # --- Static files (the admin and the offline API docs UI) ----------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # filled by collectstatic; WhiteNoise warns when it is missing
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -189,6 +190,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "UNAUTHENTICATED_TOKEN": None,
+    # Escape non-ASCII characters in responses, so that no input echoed back
+    # (a lone surrogate, say) can make the renderer fail.
+    "UNICODE_JSON": False,
 }
 
 SPECTACULAR_SETTINGS = {

@@ -1,0 +1,54 @@
+# ConsentVault: `make run` starts the service on the embedded default (SQLite,
+# local-memory cache) with demo data; `make test` runs the whole test suite
+# against PostgreSQL and Redis.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PORT
+
+# The test stack: the local PostgreSQL and Redis unless the caller says otherwise.
+TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/consentvault)
+TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
+
+.PHONY: run test install install-dev bench schemathesis clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+install: $(VENV)/.runtime-installed
+install-dev: $(VENV)/.dev-installed
+
+# A random SECRET_KEY for this checkout, kept out of git in .env.
+.env:
+	@echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
+	@echo "Wrote a new SECRET_KEY to .env"
+
+run: install .env
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py load_demo_data
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	@echo "Demo admin API key (scopes read, write, admin); send it as the X-Api-Key header:"
+	@$(BIN)/python manage.py create_api_key --name "demo admin" --scope read --scope write --scope admin | tail -n 1
+	@echo "Serving on http://127.0.0.1:$(PORT) (API docs at http://127.0.0.1:$(PORT)/v1/docs). Stop with Ctrl-C."
+	$(BIN)/gunicorn -c docker/gunicorn_conf.py consentvault.wsgi
+
+test: install-dev
+	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" DEBUG=false \
+	SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install-dev
+	$(BIN)/python -m tests.bench.run
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

@@ -1,0 +1,23 @@
+"""gunicorn settings, each overridable from the environment.
+
+Run with ``gunicorn -c docker/gunicorn_conf.py consentvault.wsgi``.
+"""
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}")
+# Sync workers: one request at a time each. Two per core by default.
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))  # seconds a request may take before its worker is killed
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))  # seconds
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))  # seconds
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))  # 0: workers are never recycled
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "0"))
+# The application writes JSON logs to stdout; gunicorn's own error log goes to stderr.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# Load the application in each worker after fork, so no database connection
+# opened at import time is shared between processes.
+preload_app = False

@@ -1,0 +1,97 @@
+"""Shared fixtures: API clients for keys of each scope, and demo purposes."""
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from apikeys.services import create_api_key
+from consents import services
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if engine != "django.db.backends.postgresql":
+        raise pytest.UsageError(
+            f"The test suite runs against PostgreSQL, but DATABASE_URL selects {engine}. "
+            "Run `make test`, or set DATABASE_URL=postgres://postgres@127.0.0.1:5432/consentvault."
+        )
+    if not settings.REDIS_URL:
+        raise pytest.UsageError("The test suite runs against Redis; set REDIS_URL=redis://127.0.0.1:6379/15.")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def client_for(secret: str | None) -> APIClient:
+    client = APIClient()
+    if secret:
+        client.credentials(HTTP_X_API_KEY=secret)
+    return client
+
+
+@pytest.fixture
+def reader_key(db):
+    return create_api_key(name="reader", scopes=["read"])
+
+
+@pytest.fixture
+def writer_key(db):
+    return create_api_key(name="writer", scopes=["read", "write"])
+
+
+@pytest.fixture
+def admin_key(db):
+    return create_api_key(name="admin", scopes=["read", "write", "admin"])
+
+
+@pytest.fixture
+def reader(reader_key):
+    return client_for(reader_key.secret)
+
+
+@pytest.fixture
+def writer(writer_key):
+    return client_for(writer_key.secret)
+
+
+@pytest.fixture
+def admin(admin_key):
+    return client_for(admin_key.secret)
+
+
+@pytest.fixture
+def anonymous():
+    return APIClient()
+
+
+@pytest.fixture
+def marketing(db):
+    return services.create_purpose(
+        slug="marketing-email",
+        title="Marketing emails",
+        description="Offers by email.",
+        legal_basis="consent",
+        validity_days=365,
+        text="We would like to email you offers.",
+    )
+
+
+@pytest.fixture
+def analytics(db):
+    return services.create_purpose(
+        slug="analytics",
+        title="Analytics",
+        description="",
+        legal_basis="legitimate_interests",
+        validity_days=None,
+        text="We measure how you use the site.",
+    )
+
+
+def post_consent(client, **body):
+    return client.post("/v1/consents", body, format="json")
