@@ -29,6 +29,8 @@ def _get_key(key_id: str) -> ApiKey:
 
 
 class ApiKeyAdminViewSet(ApiViewSet):
+    """API keys: create, inspect, change and revoke (admin scope). Secrets are shown once."""
+
     lookup_field = "id"
     lookup_value_regex = "[^/]+"
     required_scopes = {

@@ -1,7 +1,7 @@
 """HTTP endpoints of the consent API: parse, call a service or selector, format."""
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -64,6 +64,8 @@ def _idempotency_key(request) -> str | None:
 
 
 class PurposeViewSet(ApiViewSet):
+    """Purposes and the notice texts people were shown."""
+
     lookup_field = "slug"
     lookup_value_regex = "[^/]+"
     required_scopes = {"list": "read", "retrieve": "read", "versions": "read", "version_detail": "read"}
@@ -93,11 +95,13 @@ class PurposeViewSet(ApiViewSet):
 
 
 class ConsentViewSet(ApiViewSet):
+    """Recording consent events and checking many subjects at once."""
+
     required_scopes = {"create": "write", "check": "read"}
 
     @extend_schema(
         request=RecordConsentRequest,
-        responses={201: RecordConsentResponse},
+        responses={201: RecordConsentResponse, 422: OpenApiResponse(description="Idempotency-Key reused.")},
         parameters=[IDEMPOTENCY_HEADER],
         summary="Record a grant or withdrawal",
     )
@@ -152,6 +156,8 @@ class ConsentViewSet(ApiViewSet):
 
 
 class SubjectViewSet(ApiViewSet):
+    """One subject's consent states and ledger. Unknown subjects report not_set."""
+
     lookup_field = "subject_id"
     lookup_value_regex = "[^/]+"
     required_scopes = {"consents": "read", "consent_detail": "read", "events": "read"}
@@ -196,11 +202,17 @@ class SubjectViewSet(ApiViewSet):
 
 
 class AdminPurposeViewSet(ApiViewSet):
+    """Creating purposes and publishing new versions of their notice text (admin scope)."""
+
     lookup_field = "slug"
     lookup_value_regex = "[^/]+"
     required_scopes = {"create": "admin", "partial_update": "admin", "versions": "admin"}
 
-    @extend_schema(request=CreatePurposeRequest, responses={201: PurposeResponse}, summary="Create a purpose")
+    @extend_schema(
+        request=CreatePurposeRequest,
+        responses={201: PurposeResponse, 409: OpenApiResponse(description="The slug is taken.")},
+        summary="Create a purpose",
+    )
     def create(self, request):
         serializer = CreatePurposeRequest(data=request.data)
         serializer.is_valid(raise_exception=True)
