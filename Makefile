@@ -12,7 +12,7 @@ export PORT
 TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/consentvault)
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
 
-.PHONY: run test install install-dev bench schemathesis clean
+.PHONY: run test install install-dev bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ test: install-dev
 	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" DEBUG=false \
 	SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Fuzz every endpoint from the OpenAPI schema (schemathesis) against a live
+# server on a fresh PostgreSQL database; a few minutes.
+fuzz: install-dev
+	tests/fuzz/run.sh
 
 bench: install-dev
 	$(BIN)/python -m tests.bench.run

@@ -14,12 +14,14 @@ from consentvault.serializers import (
 
 class ScopeListField(serializers.ListField):
     def __init__(self, **kwargs):
-        super().__init__(child=StrictChoiceField(choices=Scope.choices), max_length=len(Scope.values), **kwargs)
+        super().__init__(
+            child=StrictChoiceField(choices=Scope.choices), min_length=1, max_length=len(Scope.values), **kwargs
+        )
 
 
 class CreateApiKeyRequest(StrictSerializer):
     name = StrictCharField(max_length=100)
-    scopes = ScopeListField(allow_empty=False)
+    scopes = ScopeListField()
     expires_at = AwareDateTimeField(required=False, allow_null=True, default=None)
 
 
@@ -27,13 +29,15 @@ class UpdateApiKeyRequest(StrictSerializer):
     """Every field is optional: omitted fields keep their value, with PUT as with PATCH."""
 
     name = StrictCharField(max_length=100, required=False)
-    scopes = ScopeListField(required=False, allow_empty=False)
+    scopes = ScopeListField(required=False)
     active = StrictBooleanField(required=False, help_text="false revokes the key from the next request on.")
     expires_at = AwareDateTimeField(required=False, allow_null=True)
 
 
 class ApiKeyListQuery(StrictSerializer):
-    active = serializers.BooleanField(required=False, allow_null=True, default=None)
+    active = StrictChoiceField(
+        choices=[("true", "true"), ("false", "false")], required=False, help_text="Only active or only revoked keys."
+    )
     name = StrictCharField(required=False, max_length=100)
 
 

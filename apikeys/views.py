@@ -41,13 +41,15 @@ class ApiKeyAdminViewSet(ApiViewSet):
         "partial_update": "admin",
     }
 
-    @extend_schema(parameters=[ApiKeyListQuery], responses=ApiKeyListResponse, summary="List API keys")
+    @extend_schema(
+        parameters=[ApiKeyListQuery], responses=ApiKeyListResponse, operation_id="admin_api_keys_list", summary="List API keys"
+    )
     def list(self, request):
         query = ApiKeyListQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         keys = ApiKey.objects.all()
-        if query.validated_data.get("active") is not None:
-            keys = keys.filter(active=query.validated_data["active"])
+        if "active" in query.validated_data:
+            keys = keys.filter(active=query.validated_data["active"] == "true")
         if query.validated_data.get("name"):
             keys = keys.filter(name__icontains=query.validated_data["name"])
         return Response({"results": [api_key_to_dict(key) for key in keys]})

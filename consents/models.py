@@ -4,6 +4,8 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from consents.fields import JSONTextField
+
 
 class LegalBasis(models.TextChoices):
     """The lawful bases of GDPR Article 6(1)."""
@@ -139,7 +141,7 @@ class ConsentEvent(models.Model):
     occurred_at = models.DateTimeField(help_text="When the person acted, as reported by the caller.")
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
     source = models.CharField(max_length=32)
-    evidence = models.JSONField(null=True, blank=True)
+    evidence = JSONTextField(null=True, blank=True)
     api_key = models.ForeignKey(
         "apikeys.ApiKey", on_delete=models.PROTECT, null=True, blank=True, related_name="consent_events"
     )

@@ -1,6 +1,4 @@
 """Reads of consent data that carry a rule: what a consent's status is now."""
-import base64
-import binascii
 import datetime
 from dataclasses import dataclass
 
@@ -191,21 +189,20 @@ def subject_consents(*, subject_id: str) -> list[ConsentState]:
 # --- Ledger history, newest first, with keyset pagination ----------------------------
 
 
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
 def encode_cursor(event: ConsentEvent) -> str:
-    raw = f"{event.occurred_at.isoformat()}|{event.pk}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """Return ``<occurred_at in microseconds since 1970>.<id>`` of the last row shown."""
+    micros = (event.occurred_at - _EPOCH) // datetime.timedelta(microseconds=1)
+    return f"{micros}.{event.pk}"
 
 
 def decode_cursor(cursor: str) -> tuple[datetime.datetime, int]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        occurred_at, pk = base64.urlsafe_b64decode(padded.encode("ascii")).decode().split("|")
-        parsed = datetime.datetime.fromisoformat(occurred_at)
-        if parsed.tzinfo is None:
-            raise ValueError("naive timestamp in cursor")
-        return parsed, int(pk)
-    except (ValueError, UnicodeError, binascii.Error):
+    micros, _, pk = cursor.partition(".")
+    if not (micros.isdigit() and pk.isdigit()) or len(micros) > 17 or len(pk) > 18:
         raise InvalidInput("The cursor is invalid; pass the 'next' link of a previous page.", field="cursor")
+    return _EPOCH + datetime.timedelta(microseconds=int(micros)), int(pk)
 
 
 def subject_history(*, subject_id: str, cursor: str | None, limit: int) -> tuple[list[ConsentEvent], str | None]:

@@ -1,7 +1,9 @@
 """Request parsing and response shapes of the consent API."""
 import json
+import re
 
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from consentvault.serializers import (
@@ -11,7 +13,6 @@ from consentvault.serializers import (
     StrictChoiceField,
     StrictIntegerField,
     StrictSerializer,
-    contains_lone_surrogate,
     format_timestamp,
 )
 from consents.models import Action, ConsentStatus, LegalBasis
@@ -23,6 +24,7 @@ MAX_EVIDENCE_DEPTH = 8
 MAX_VERSION = 2_000_000_000  # below PostgreSQL's integer maximum
 MAX_VALIDITY_DAYS = 36_500  # a hundred years
 
+CURSOR_PATTERN = r"^[0-9]{1,17}\.[0-9]{1,18}$"
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 slug_validator = RegexValidator(
     SLUG_PATTERN, "Must be lowercase letters and digits separated by single hyphens, such as 'marketing-email'."
@@ -33,19 +35,26 @@ source_validator = RegexValidator(
 )
 
 
+# Characters a subject id may not contain: '/', C0 and C1 control characters
+# (tabs and line breaks included), the Unicode line and paragraph separators,
+# and lone surrogates. Everything else, emoji sequences included, is allowed.
+SUBJECT_ID_PATTERN = r"^[^/\x00-\x1f\x7f-\x9f\u2028\u2029]+$"
+_SUBJECT_ID_RE = re.compile(r"[^/\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]+")
+SUBJECT_ID_RULE = "1 to 255 characters, without '/', control characters or line separators"
+
+
 def validate_subject_id(value: str) -> str:
-    """Check a caller's subject id: 1 to 255 printable characters, no '/'."""
+    """Check a caller's subject id against SUBJECT_ID_RULE; return it unchanged."""
     if not value:
         raise serializers.ValidationError("Must not be empty.", code="blank")
     if len(value) > SUBJECT_ID_MAX_LENGTH:
         raise serializers.ValidationError(
             f"Must have at most {SUBJECT_ID_MAX_LENGTH} characters (got {len(value)}).", code="max_length"
         )
-    if "/" in value:
-        raise serializers.ValidationError("Must not contain '/'.", code="invalid")
-    if not value.isprintable():
+    if not _SUBJECT_ID_RE.fullmatch(value):
         raise serializers.ValidationError(
-            "Must contain printable characters only (no control characters or line breaks).", code="invalid"
+            "Must not contain '/', control characters (such as tabs or line breaks) or line separators.",
+            code="invalid",
         )
     return value
 
@@ -53,48 +62,46 @@ def validate_subject_id(value: str) -> str:
 class SubjectIdField(StrictCharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("trim_whitespace", False)
-        kwargs.setdefault("help_text", "The caller's own opaque identifier: 1 to 255 printable characters, no '/'.")
+        kwargs.setdefault("min_length", 1)
+        kwargs.setdefault("max_length", SUBJECT_ID_MAX_LENGTH)
+        kwargs.setdefault("help_text", f"The caller's own opaque identifier: {SUBJECT_ID_RULE}.")
         super().__init__(**kwargs)
+        # Documents the rule in the OpenAPI schema; validate_subject_id enforces it.
+        self.validators.append(RegexValidator(SUBJECT_ID_PATTERN))
 
     def to_internal_value(self, data):
         return validate_subject_id(super().to_internal_value(data))
 
 
-def _check_evidence_value(value, path: str, depth: int) -> None:
-    if depth > MAX_EVIDENCE_DEPTH:
-        raise serializers.ValidationError(f"Is nested more than {MAX_EVIDENCE_DEPTH} levels deep at '{path}'.")
+def _evidence_depth(value, depth: int = 1) -> int:
     if isinstance(value, dict):
-        for key, item in value.items():
-            child_path = f"{path}.{_printable(key)}"
-            _check_evidence_text(key, child_path)
-            _check_evidence_value(item, child_path, depth + 1)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_evidence_value(item, f"{path}.{index}", depth + 1)
-    elif isinstance(value, str):
-        _check_evidence_text(value, path)
+        return max([_evidence_depth(item, depth + 1) for item in value.values()], default=depth)
+    if isinstance(value, list):
+        return max([_evidence_depth(item, depth + 1) for item in value], default=depth)
+    return depth
 
 
-def _printable(key: str) -> str:
-    """Return ``key`` safe to echo in an error message."""
-    return key.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _check_evidence_text(text: str, path: str) -> None:
-    if "\x00" in text:
-        raise serializers.ValidationError(f"Contains a NUL character at '{path}'.")
-    if contains_lone_surrogate(text):
-        raise serializers.ValidationError(f"Contains invalid Unicode (a lone surrogate) at '{path}'.")
-
-
+@extend_schema_field(
+    {
+        "type": "object",
+        "nullable": True,
+        "additionalProperties": True,
+        "description": (
+            "How consent was collected (form, page, ip_address, user_agent, …): a JSON object of at most "
+            "16 KiB as ASCII-escaped JSON, nested at most 8 levels deep."
+        ),
+        "example": {"form": "signup", "page": "https://example.com/join"},
+    }
+)
 class EvidenceField(serializers.JSONField):
     """How consent was collected: any JSON object of at most 16 KiB."""
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
             raise serializers.ValidationError("Must be a JSON object, such as {\"form\": \"signup\"}.")
-        _check_evidence_value(data, "evidence", 1)
-        size = len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
+        if _evidence_depth(data) > MAX_EVIDENCE_DEPTH:
+            raise serializers.ValidationError(f"Must not be nested more than {MAX_EVIDENCE_DEPTH} levels deep.")
+        size = len(json.dumps(data, ensure_ascii=True))
         if size > MAX_EVIDENCE_BYTES:
             raise serializers.ValidationError(
                 f"Must be at most {MAX_EVIDENCE_BYTES} bytes as JSON (got {size}).", code="max_length"
@@ -122,6 +129,19 @@ class RecordConsentRequest(StrictSerializer):
     evidence = EvidenceField(required=False, allow_null=True)
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": MAX_BULK_SUBJECT_IDS,
+        "items": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": SUBJECT_ID_MAX_LENGTH,
+            "pattern": SUBJECT_ID_PATTERN,
+        },
+    }
+)
 class SubjectIdListField(serializers.ListField):
     """A list of subject ids, validated in one loop.
 
@@ -155,7 +175,7 @@ class SubjectIdListField(serializers.ListField):
 
 class BulkCheckRequest(StrictSerializer):
     purpose = StrictCharField(max_length=64, validators=[slug_validator])
-    subject_ids = SubjectIdListField(max_length=MAX_BULK_SUBJECT_IDS, allow_empty=False)
+    subject_ids = SubjectIdListField(min_length=1, max_length=MAX_BULK_SUBJECT_IDS, allow_empty=False)
 
 
 class CreatePurposeRequest(StrictSerializer):
@@ -184,7 +204,12 @@ class PublishVersionRequest(StrictSerializer):
 
 
 class HistoryQuery(StrictSerializer):
-    cursor = StrictCharField(required=False, max_length=200)
+    cursor = StrictCharField(
+        required=False,
+        max_length=40,
+        validators=[RegexValidator(CURSOR_PATTERN, "Must be the cursor of a 'next' link, such as 1767225600000000.42.")],
+        help_text="Position after which the page starts; copy it from the previous page's next link.",
+    )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=50)
 
 

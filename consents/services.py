@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apikeys.models import ApiKey
-from consentvault.errors import Conflict, InvalidInput, Unprocessable
+from consentvault.errors import Conflict, Unprocessable
 from consents.models import (
     Action,
     ConsentEvent,
@@ -158,7 +158,7 @@ def record_consent(
     if occurred_at is None:
         occurred_at = now
     elif occurred_at > now + MAX_CLOCK_SKEW:
-        raise InvalidInput(
+        raise Unprocessable(
             "occurred_at is more than 5 minutes in the future; send the time the person acted, with its UTC offset.",
             field="occurred_at",
             code="in_future",
@@ -168,7 +168,7 @@ def record_consent(
     if version is None:
         version = purpose.current_version
     elif version > purpose.current_version:
-        raise InvalidInput(
+        raise Unprocessable(
             f"Purpose '{purpose.slug}' has no version {version}; its current version is {purpose.current_version}.",
             field="version",
             code="unknown_version",

@@ -37,6 +37,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
+    pattern=r"^[!-~]{1,255}$",
     description=(
         "Any unique string of 1 to 255 visible ASCII characters. A retry with the same key and body "
         "returns the first response without writing again, for at least 24 hours."
@@ -70,13 +71,13 @@ class PurposeViewSet(ApiViewSet):
     lookup_value_regex = "[^/]+"
     required_scopes = {"list": "read", "retrieve": "read", "versions": "read", "version_detail": "read"}
 
-    @extend_schema(responses=PurposeListResponse, summary="List purposes with their current notice text")
+    @extend_schema(responses=PurposeListResponse, operation_id="purposes_list", summary="List purposes with their current notice text")
     def list(self, request):
         purposes = list(Purpose.objects.all())
         versions = selectors.current_versions(purposes)
         return Response({"results": [purpose_to_dict(p, versions.get(p.pk)) for p in purposes]})
 
-    @extend_schema(responses=PurposeResponse, summary="Show a purpose with its current notice text")
+    @extend_schema(responses=PurposeResponse, operation_id="purposes_retrieve", summary="Show a purpose with its current notice text")
     def retrieve(self, request, slug=None):
         purpose = selectors.get_purpose(slug=slug)
         versions = selectors.current_versions([purpose])
@@ -101,7 +102,7 @@ class ConsentViewSet(ApiViewSet):
 
     @extend_schema(
         request=RecordConsentRequest,
-        responses={201: RecordConsentResponse, 422: OpenApiResponse(description="Idempotency-Key reused.")},
+        responses={201: RecordConsentResponse, 422: OpenApiResponse(description="Unknown version, occurred_at in the future, or Idempotency-Key reused.")},
         parameters=[IDEMPOTENCY_HEADER],
         summary="Record a grant or withdrawal",
     )

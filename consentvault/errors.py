@@ -56,6 +56,8 @@ class Conflict(DomainError):
 
 
 class Unprocessable(DomainError):
+    """Well-formed input that breaks a rule of the data: a future time, a missing version, a reused key."""
+
     status = 422
     code = "unprocessable"
 

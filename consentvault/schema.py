@@ -1,4 +1,19 @@
 """OpenAPI schema additions: the problem responses every operation shares."""
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import is_list_serializer
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's schema, minus its guess that a ``list`` action returns a bare array.
+
+    Every list endpoint here returns an object with ``results``, which its
+    response serializer already describes.
+    """
+
+    def _is_list_view(self, serializer=None) -> bool:
+        if serializer is None:
+            serializer = self.get_response_serializers()
+        return is_list_serializer(serializer)
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -36,7 +51,7 @@ _DESCRIPTIONS = {
     "409": "The request conflicts with existing data.",
     "413": "The request body is too large.",
     "415": "The request body is not application/json.",
-    "422": "The Idempotency-Key was used before with a different body.",
+    "422": "The request is well-formed but breaks a rule, such as a version that does not exist.",
     "429": "Too many requests; retry after the Retry-After header's seconds.",
     "500": "The server failed; the error is logged.",
 }
@@ -46,11 +61,26 @@ _WITH_BODY = ("413", "415")
 
 
 def add_problem_responses(result, generator, request, public):
-    """Document the problem responses every operation can return."""
-    result.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    """Document the problem responses every operation can return, and the subject id rule."""
+    from consents.serializers import SUBJECT_ID_MAX_LENGTH, SUBJECT_ID_PATTERN, SUBJECT_ID_RULE
+
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    for name, component in schemas.items():
+        if name.endswith("Request"):
+            component["additionalProperties"] = False  # StrictSerializer rejects unknown keys
+    schemas["Problem"] = PROBLEM_SCHEMA
     reference = {"$ref": "#/components/schemas/Problem"}
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and parameter["name"] == "subject_id":
+                    parameter["description"] = f"The caller's own identifier of the subject: {SUBJECT_ID_RULE}."
+                    parameter["schema"] = {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": SUBJECT_ID_MAX_LENGTH,
+                        "pattern": SUBJECT_ID_PATTERN,
+                    }
             responses = operation.setdefault("responses", {})
             codes = list(_COMMON)
             if method in ("post", "put", "patch"):

@@ -6,6 +6,7 @@ only what the schema says, and names the field when it does not.
 """
 import datetime
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 
@@ -19,12 +20,27 @@ def contains_lone_surrogate(value: str) -> bool:
 
 
 class StrictCharField(serializers.CharField):
-    """A CharField that accepts JSON strings only, each valid Unicode."""
+    """A CharField that accepts JSON strings only, each valid Unicode.
+
+    A field that may not be blank also gets ``min_length=1``, so the OpenAPI
+    schema says so. Whitespace is kept, not trimmed.
+    """
 
     default_error_messages = {
         "not_a_string": "Must be a string, not {input_type}.",
         "invalid_unicode": "Must be valid Unicode text; lone surrogates are not allowed.",
     }
+
+    def __init__(self, **kwargs):
+        if not kwargs.get("allow_blank", False) and kwargs.get("min_length") is None:
+            kwargs["min_length"] = 1
+        # Stored as sent: what the schema accepts is what the field accepts.
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+        if not any(isinstance(validator, RegexValidator) for validator in self.validators):
+            # Documents in the OpenAPI schema that NUL is rejected (DRF's own
+            # ProhibitNullCharactersValidator enforces it).
+            self.validators.append(RegexValidator(r"^[^\x00]*$", "Null characters are not allowed."))
 
     def to_internal_value(self, data):
         if not isinstance(data, str):

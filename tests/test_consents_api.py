@@ -329,7 +329,7 @@ def test_failed_write_stores_nothing(writer, marketing):
         HTTP_IDEMPOTENCY_KEY="k1",
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "version"
     assert not ConsentEvent.objects.exists()
     assert not CurrentConsent.objects.exists()

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Fuzz the API from its own OpenAPI schema with schemathesis: start gunicorn
+# on a fresh PostgreSQL database, create an admin key, run every check, stop.
+# Usage: tests/fuzz/run.sh [extra schemathesis options]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+port="${FUZZ_PORT:-8011}"
+database="consentvault_fuzz_$$"
+export DATABASE_URL="postgres://postgres@127.0.0.1:5432/${database}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/14}"
+export DEBUG=false
+SECRET_KEY="$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+export SECRET_KEY
+
+psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE ${database}"
+cleanup() {
+    [ -n "${server_pid:-}" ] && kill "${server_pid}" 2>/dev/null && wait "${server_pid}" 2>/dev/null
+    psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS ${database}" || true
+}
+trap cleanup EXIT
+
+.venv/bin/python manage.py migrate --no-input --verbosity 0
+.venv/bin/python manage.py load_demo_data >/dev/null
+key="$(.venv/bin/python manage.py create_api_key --name fuzz --scope read --scope write --scope admin | tail -n 1)"
+
+PORT="${port}" GUNICORN_WORKERS=2 .venv/bin/gunicorn -c docker/gunicorn_conf.py consentvault.wsgi >"/tmp/consentvault-fuzz-$$.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 50); do
+    curl -fs "http://127.0.0.1:${port}/livez" >/dev/null && break
+    sleep 0.2
+done
+
+.venv/bin/schemathesis --config-file tests/fuzz/schemathesis.toml run "http://127.0.0.1:${port}/v1/schema" \
+    --header "X-Api-Key: ${key}" --checks all --max-examples "${FUZZ_EXAMPLES:-100}" \
+    --generation-database none "$@"
