@@ -1,11 +1,19 @@
 """Reads of API keys that carry a rule."""
 import datetime
 import hmac
+import json
+import uuid
 
 from django.utils import timezone
 
 from apikeys.models import ApiKey
 from apikeys.services import KEY_MARKER, hash_secret
+from consentvault.db import aware_utc, fetch_one
+
+_KEY_COLUMNS = ("id", "name", "prefix", "secret_hash", "scopes", "active", "created_at", "expires_at", "last_used_at")
+_KEY_BY_PREFIX_SQL = (
+    f"SELECT {', '.join(_KEY_COLUMNS)} FROM {ApiKey._meta.db_table} WHERE prefix = %s"  # noqa: S608 (constants only)
+)
 
 # Seconds between two writes of last_used_at for one key, so that reads do
 # not each turn into a write.
@@ -26,7 +34,7 @@ def api_key_for_secret(secret: str) -> ApiKey:
     if len(parts) != 3 or parts[0] != KEY_MARKER or not parts[1]:
         raise KeyRejected("The API key is malformed.")
 
-    api_key = ApiKey.objects.filter(prefix=parts[1]).first()
+    api_key = _key_by_prefix(parts[1])
     if api_key is None or not hmac.compare_digest(api_key.secret_hash, hash_secret(secret)):
         raise KeyRejected("The API key is not valid.")
     if not api_key.active:
@@ -40,3 +48,23 @@ def api_key_for_secret(secret: str) -> ApiKey:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
     return api_key
+
+
+def _key_by_prefix(prefix: str) -> ApiKey | None:
+    """Load a key by its prefix with hand-written SQL (see consentvault.db)."""
+    row = fetch_one(_KEY_BY_PREFIX_SQL, [prefix])
+    if row is None:
+        return None
+    values = dict(zip(_KEY_COLUMNS, row))
+    scopes = values["scopes"]
+    return ApiKey(
+        id=values["id"] if isinstance(values["id"], uuid.UUID) else uuid.UUID(values["id"]),
+        name=values["name"],
+        prefix=values["prefix"],
+        secret_hash=values["secret_hash"],
+        scopes=json.loads(scopes) if isinstance(scopes, str) else scopes,
+        active=bool(values["active"]),
+        created_at=aware_utc(values["created_at"]),
+        expires_at=aware_utc(values["expires_at"]),
+        last_used_at=aware_utc(values["last_used_at"]),
+    )

