@@ -19,7 +19,7 @@ class HasScope(permissions.BasePermission):
         action_map = getattr(view, "action_map", None) or {}
         method = "get" if request.method == "HEAD" else request.method.lower()
         if method not in action_map:
-            return True  # the view answers 405 Method Not Allowed
+            return True  # the view returns 405 Method Not Allowed
         scope = required_scope(view, request)
         if scope is None:
             return False

@@ -24,7 +24,7 @@ class Action(models.TextChoices):
 
 
 class ConsentStatus(models.TextChoices):
-    """The answer to "may we rely on this consent now?": only GRANTED means yes."""
+    """The status reported for a (subject, purpose) pair; only GRANTED means the consent may be relied on."""
 
     GRANTED = "granted", "Granted"
     WITHDRAWN = "withdrawn", "Withdrawn"

@@ -93,8 +93,8 @@ def state_of(*, subject_id: str, purpose: Purpose, current, now: datetime.dateti
     )
 
 
-# The purpose row, with the subject's current row for it when there is one:
-# one query that tells an unknown purpose (no row) from an unset consent.
+# The purpose row, joined with the subject's current row for it when there is
+# one. One query distinguishes an unknown purpose (no row) from an unset consent.
 _CONSENT_STATUS_SQL = f"""
     SELECT p.slug, p.validity_days, p.minimum_valid_version, c.action, c.version, c.occurred_at
     FROM {Purpose._meta.db_table} p
@@ -144,7 +144,7 @@ def bulk_consent_status(*, purpose_slug: str, subject_ids: list[str]) -> list[Co
     """Return the status of each subject for one purpose, in request order.
 
     Two queries whatever the number of ids: the purpose, then every current
-    row of those subjects. Repeated ids are answered once.
+    row of those subjects. A repeated id appears once in the result.
     """
     purpose = get_purpose(slug=purpose_slug, field="purpose")
     unique_ids = list(dict.fromkeys(subject_ids))

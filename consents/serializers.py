@@ -94,7 +94,7 @@ def _evidence_depth(value, depth: int = 1) -> int:
     }
 )
 class EvidenceField(serializers.JSONField):
-    """How consent was collected: any JSON object of at most 16 KiB."""
+    """Evidence of how consent was collected: any JSON object of at most 16 KiB."""
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
@@ -214,8 +214,9 @@ class HistoryQuery(StrictSerializer):
 
 
 # --- Responses -----------------------------------------------------------------------
-# The hot paths build dicts directly; these serializers document the shapes in
-# the OpenAPI schema and are used where speed does not matter.
+# These serializers document the response shapes in the OpenAPI schema. The
+# views build the same shapes as dicts (see the functions below), because
+# serializing 10,000 bulk-check results through DRF fields is slow.
 
 
 class PurposeVersionResponse(serializers.Serializer):

@@ -299,8 +299,8 @@ def record_consent_once(
             )
             return WriteResponse(status=201, body=body, replayed=False)
     except IntegrityError:
-        # A concurrent request with the same key committed first; our event was
-        # rolled back with the rest of the transaction. Answer with theirs.
+        # A concurrent request with the same key committed first, and our event
+        # was rolled back with the rest of the transaction. Replay its response.
         record = IdempotencyRecord.objects.filter(api_key=api_key, key=idempotency_key).first()
         if record is None:
             raise

@@ -128,7 +128,7 @@ def _response(status: int, code: str, detail: str, errors: list | None = None, h
 def problem_exception_handler(exc, context):
     """DRF exception handler that renders every exception as a problem document.
 
-    Unexpected exceptions are logged with their traceback and answered with a
+    Unexpected exceptions are logged with their traceback and turned into a
     generic 500, so no stack trace or HTML page reaches the client.
     """
     # Imported here: rest_framework.views imports the parsers, which import this module.

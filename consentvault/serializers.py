@@ -2,7 +2,7 @@
 
 DRF coerces by default (``1`` becomes ``"1"``, ``"true"`` becomes ``True``)
 and ignores unknown keys. A consent record is evidence, so the API accepts
-only what the schema says, and names the field when it does not.
+only what the schema describes, and names the field when a value does not fit.
 """
 import datetime
 
@@ -22,8 +22,8 @@ def contains_lone_surrogate(value: str) -> bool:
 class StrictCharField(serializers.CharField):
     """A CharField that accepts JSON strings only, each valid Unicode.
 
-    A field that may not be blank also gets ``min_length=1``, so the OpenAPI
-    schema says so. Whitespace is kept, not trimmed.
+    A field that may not be blank also gets ``min_length=1``, so that the OpenAPI
+    schema documents it. Whitespace is kept, not trimmed.
     """
 
     default_error_messages = {

@@ -36,7 +36,7 @@ def _redis_status() -> str:
 
 @require_GET
 def healthz(request):
-    """Report the service version and whether PostgreSQL and Redis answer; 503 if either fails."""
+    """Return the service version and whether PostgreSQL and Redis respond, with 503 if either fails."""
     database = _database_status()
     redis = _redis_status()
     healthy = database == "ok" and redis in ("ok", "not_configured")

@@ -202,10 +202,10 @@ def test_put_active_false_revokes_at_once(admin, writer, writer_key, marketing):
     assert response.json()["revoked_at"] is not None
     assert response.json()["name"] == "writer"
     assert response.json()["scopes"] == ["read", "write"]
-    refused = writer.get("/v1/purposes")
-    assert refused.status_code == 401
-    assert refused["WWW-Authenticate"] == 'ApiKey header="X-Api-Key"'
-    assert refused.json()["detail"] == "The API key has been revoked."
+    rejected = writer.get("/v1/purposes")
+    assert rejected.status_code == 401
+    assert rejected["WWW-Authenticate"] == 'ApiKey header="X-Api-Key"'
+    assert rejected.json()["detail"] == "The API key has been revoked."
 
 
 def test_patch_key_fields(admin, writer_key):
