@@ -28,10 +28,13 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(VENV)/.runtime-installed
 install-dev: $(VENV)/.dev-installed
 
-# A random SECRET_KEY for this checkout, kept out of git in .env.
+# Random secrets for this checkout, kept out of git in .env: Django's
+# SECRET_KEY, a master key and the blind-index key (both 32 random bytes).
 .env:
 	@echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
-	@echo "Wrote a new SECRET_KEY to .env"
+	@echo "CONSENTVAULT_MASTER_KEYS=$$($(PYTHON) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')" >> .env
+	@echo "CONSENTVAULT_BLIND_INDEX_KEY=$$($(PYTHON) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')" >> .env
+	@echo "Wrote a new SECRET_KEY, CONSENTVAULT_MASTER_KEYS and CONSENTVAULT_BLIND_INDEX_KEY to .env"
 
 run: install .env
 	$(BIN)/python manage.py migrate --no-input
@@ -42,9 +45,12 @@ run: install .env
 	@echo "Serving on http://127.0.0.1:$(PORT) (API docs at http://127.0.0.1:$(PORT)/v1/docs). Stop with Ctrl-C."
 	$(BIN)/gunicorn -c docker/gunicorn_conf.py consentvault.wsgi
 
+NEW_KEY = $(BIN)/python -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'
+
 test: install-dev
 	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" DEBUG=false \
 	SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	CONSENTVAULT_MASTER_KEYS="$$($(NEW_KEY))" CONSENTVAULT_BLIND_INDEX_KEY="$$($(NEW_KEY))" \
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Fuzz every endpoint from the OpenAPI schema (schemathesis) against a live

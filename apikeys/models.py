@@ -6,7 +6,8 @@ from django.db import models
 class Scope(models.TextChoices):
     READ = "read", "Read consents and purposes"
     WRITE = "write", "Record consent events"
-    ADMIN = "admin", "Manage purposes and API keys"
+    PII = "pii", "Read decrypted personal data: identifiers, evidence, exports"
+    ADMIN = "admin", "Manage purposes, API keys and erasures"
 
 
 class ApiKey(models.Model):

@@ -4,8 +4,6 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-from consents.fields import JSONTextField
-
 
 class LegalBasis(models.TextChoices):
     """The lawful bases of GDPR Article 6(1)."""
@@ -102,10 +100,23 @@ class Subject(models.Model):
 
     Ledger rows point at the surrogate primary key, never at ``subject_id``,
     so the caller's identifier can later be erased without touching the ledger.
+
+    Personal data is stored only encrypted under the subject's data key, which
+    is stored wrapped by a master key (see ``consents.crypto``). The blind
+    indexes are HMACs of the normalised identifiers, for exact lookups.
+    Erasure destroys the wrapped data key, the ciphertexts and the indexes.
     """
 
     subject_id = models.CharField(max_length=255, unique=True)
+    data_key_wrapped = models.BinaryField(null=True, editable=False)
+    master_key_fingerprint = models.CharField(max_length=16, null=True, editable=False, db_index=True)
+    email_encrypted = models.BinaryField(null=True, editable=False)
+    phone_encrypted = models.BinaryField(null=True, editable=False)
+    email_blind_index = models.CharField(max_length=64, null=True, unique=True, editable=False)
+    phone_blind_index = models.CharField(max_length=64, null=True, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     def __str__(self) -> str:
         return self.subject_id
@@ -141,7 +152,6 @@ class ConsentEvent(models.Model):
     occurred_at = models.DateTimeField(help_text="When the person acted, as reported by the caller.")
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
     source = models.CharField(max_length=32)
-    evidence = JSONTextField(null=True, blank=True)
     api_key = models.ForeignKey(
         "apikeys.ApiKey", on_delete=models.PROTECT, null=True, blank=True, related_name="consent_events"
     )
@@ -164,6 +174,17 @@ class ConsentEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableRowError("Consent events are append-only and cannot be deleted.")
+
+
+class ConsentEvidence(models.Model):
+    """The evidence of one consent event, encrypted under its subject's data key.
+
+    Kept beside the ledger, not in it, so that rotating a subject's data key
+    re-encrypts evidence without touching the append-only ledger rows.
+    """
+
+    event = models.OneToOneField(ConsentEvent, on_delete=models.PROTECT, primary_key=True, related_name="evidence")
+    ciphertext = models.BinaryField()
 
 
 class CurrentConsent(models.Model):
@@ -212,3 +233,17 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_per_api_key_unique"),
         ]
+
+
+class Erasure(models.Model):
+    """The record that a subject was erased: when, by which key, under which reference.
+
+    ``reference`` is the pseudonymous id the subject's ledger can still be read
+    under once its ``subject_id`` is released. The original id is not kept.
+    """
+
+    subject = models.OneToOneField(Subject, on_delete=models.PROTECT, related_name="erasure")
+    reference = models.CharField(max_length=64, unique=True)
+    subject_id_released = models.BooleanField(default=False)
+    erased_at = models.DateTimeField(default=timezone.now)
+    api_key = models.ForeignKey("apikeys.ApiKey", on_delete=models.PROTECT, null=True, blank=True, related_name="+")

@@ -237,7 +237,7 @@ def subject_history(*, subject_id: str, cursor: str | None, limit: int) -> tuple
     """
     events = (
         ConsentEvent.objects.filter(subject__subject_id=subject_id)
-        .select_related("purpose", "api_key")
+        .select_related("purpose", "evidence")
         .order_by("-occurred_at", "-id")
     )
     if cursor:

@@ -15,6 +15,7 @@ from consentvault.serializers import (
     StrictSerializer,
     format_timestamp,
 )
+from consents.identifiers import InvalidIdentifier, normalize_email, normalize_phone
 from consents.models import Action, ConsentStatus, LegalBasis
 
 SUBJECT_ID_MAX_LENGTH = 255
@@ -269,6 +270,85 @@ class BulkCheckResponse(serializers.Serializer):
     results = ConsentStateResponse(many=True)
 
 
+class EmailField(StrictCharField):
+    """An email address, returned in its normalised lookup form."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 320)
+        kwargs.setdefault("help_text", "Normalised before storage and lookup: trimmed, Unicode NFC, case-folded.")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return normalize_email(super().to_internal_value(data))
+        except InvalidIdentifier as exc:
+            raise serializers.ValidationError(str(exc), code="invalid")
+
+
+class PhoneField(StrictCharField):
+    """A phone number with its country code, returned in E.164 form."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("help_text", "With the country code, such as +44 20 7946 0958; stored as E.164.")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return normalize_phone(super().to_internal_value(data))
+        except InvalidIdentifier as exc:
+            raise serializers.ValidationError(str(exc), code="invalid")
+
+
+class CreateSubjectRequest(StrictSerializer):
+    subject_id = SubjectIdField()
+    email = EmailField(required=False, allow_null=True)
+    phone = PhoneField(required=False, allow_null=True)
+
+
+class UpdateSubjectRequest(StrictSerializer):
+    email = EmailField(required=False, allow_null=True, help_text="null removes the email address.")
+    phone = PhoneField(required=False, allow_null=True, help_text="null removes the phone number.")
+
+
+class LookupSubjectRequest(StrictSerializer):
+    email = EmailField(required=False)
+    phone = PhoneField(required=False)
+
+    def validate(self, attrs):
+        if len(attrs) != 1:
+            raise serializers.ValidationError("Send exactly one of email or phone.", code="one_identifier")
+        return attrs
+
+
+class EraseQuery(StrictSerializer):
+    release_subject_id = StrictChoiceField(
+        choices=[("true", "true"), ("false", "false")],
+        required=False,
+        help_text="true frees the subject_id for a new subject; the ledger stays under the erasure's reference.",
+    )
+
+
+class SubjectResponse(serializers.Serializer):
+    subject_id = serializers.CharField()
+    email = serializers.CharField(
+        required=False, allow_null=True, help_text="Present only for keys with the pii scope."
+    )
+    phone = serializers.CharField(
+        required=False, allow_null=True, help_text="Present only for keys with the pii scope."
+    )
+    has_email = serializers.BooleanField()
+    has_phone = serializers.BooleanField()
+    created_at = AwareDateTimeField()
+    updated_at = AwareDateTimeField()
+
+
+class ErasureResponse(serializers.Serializer):
+    reference = serializers.CharField(help_text="Pseudonymous id under which the ledger stays readable.")
+    subject_id_released = serializers.BooleanField()
+    erased_at = AwareDateTimeField()
+
+
 class ConsentEventResponse(serializers.Serializer):
     event_id = serializers.UUIDField()
     subject_id = serializers.CharField()
@@ -278,13 +358,27 @@ class ConsentEventResponse(serializers.Serializer):
     occurred_at = AwareDateTimeField()
     recorded_at = AwareDateTimeField()
     source = serializers.CharField()
-    evidence = serializers.JSONField(allow_null=True)
+    has_evidence = serializers.BooleanField()
+    evidence = serializers.JSONField(
+        allow_null=True, help_text="The decrypted evidence, for keys with the pii scope on reads; otherwise null."
+    )
     api_key_id = serializers.UUIDField(allow_null=True, help_text="The API key that recorded the event.")
 
 
 class RecordConsentResponse(serializers.Serializer):
     event = ConsentEventResponse()
     state = ConsentStateResponse()
+
+
+class NoticeResponse(PurposeVersionResponse):
+    purpose = serializers.CharField()
+
+
+class ExportResponse(serializers.Serializer):
+    subject = SubjectResponse()
+    consents = ConsentStateResponse(many=True)
+    events = ConsentEventResponse(many=True)
+    notices = NoticeResponse(many=True, help_text="Every notice version the subject acted on.")
 
 
 class EventPageResponse(serializers.Serializer):
@@ -307,7 +401,7 @@ def state_to_dict(state) -> dict:
     }
 
 
-def event_to_dict(event, *, subject_id: str, purpose_slug: str) -> dict:
+def event_to_dict(event, *, subject_id: str, purpose_slug: str, has_evidence: bool, evidence=None) -> dict:
     return {
         "event_id": str(event.event_id),
         "subject_id": subject_id,
@@ -317,9 +411,25 @@ def event_to_dict(event, *, subject_id: str, purpose_slug: str) -> dict:
         "occurred_at": format_timestamp(event.occurred_at),
         "recorded_at": format_timestamp(event.recorded_at),
         "source": event.source,
-        "evidence": event.evidence,
+        "has_evidence": has_evidence,
+        "evidence": evidence,
         "api_key_id": str(event.api_key_id) if event.api_key_id else None,
     }
+
+
+def subject_to_dict(view) -> dict:
+    subject = view.subject
+    body = {"subject_id": subject.subject_id}
+    if view.identifiers_included:
+        body["email"] = view.email
+        body["phone"] = view.phone
+    body.update(
+        has_email=subject.email_encrypted is not None,
+        has_phone=subject.phone_encrypted is not None,
+        created_at=format_timestamp(subject.created_at),
+        updated_at=format_timestamp(subject.updated_at),
+    )
+    return body
 
 
 def version_to_dict(version) -> dict:

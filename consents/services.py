@@ -1,6 +1,7 @@
 """Every write to consent data. Each function commits all its rows or none."""
 import datetime
 import hashlib
+import hmac
 import json
 import logging
 from collections.abc import Callable
@@ -16,12 +17,14 @@ from consentvault.errors import Conflict, Unprocessable
 from consents.models import (
     Action,
     ConsentEvent,
+    ConsentEvidence,
     CurrentConsent,
     IdempotencyRecord,
     Purpose,
     PurposeVersion,
     Subject,
 )
+from consents import vault
 from consents.selectors import ConsentState, get_purpose, state_of
 
 logger = logging.getLogger(__name__)
@@ -142,7 +145,10 @@ _CURRENT_SQL = f"""
     WHERE subject_id = %s AND purpose_id = %s
 """  # noqa: S608 (constants only)
 
-_SUBJECT_ID_SQL = f"SELECT id FROM {Subject._meta.db_table} WHERE subject_id = %s"  # noqa: S608
+_SUBJECT_SQL = f"""
+    SELECT id, master_key_fingerprint, data_key_wrapped, erased_at FROM {Subject._meta.db_table}
+    WHERE subject_id = %s
+"""  # noqa: S608 (constants only)
 
 _PURPOSE_SQL = f"""
     SELECT id, slug, current_version, minimum_valid_version, validity_days
@@ -171,14 +177,36 @@ def _purpose_for_write(slug: str) -> Purpose:
     )
 
 
-def _subject_pk(subject_id: str) -> int:
-    """Return the subject's primary key, creating the subject when it is new."""
-    row = fetch_one(_SUBJECT_ID_SQL, [subject_id])
+@dataclass(frozen=True)
+class _SubjectKeyRow:
+    pk: int
+    master_key_fingerprint: str | None
+    data_key_wrapped: bytes | None
+
+
+def ensure_subject(subject_id: str) -> _SubjectKeyRow:
+    """Return the subject's row id and wrapped data key, creating the subject with a new data key if needed.
+
+    Raises Conflict for a subject that was erased without releasing its id.
+    """
+    row = fetch_one(_SUBJECT_SQL, [subject_id])
     if row is None:
+        _data_key, master_fingerprint, wrapped = vault.create_data_key()
         # ON CONFLICT DO NOTHING: a concurrent writer may create it first.
-        Subject.objects.bulk_create([Subject(subject_id=subject_id)], ignore_conflicts=True)
-        row = fetch_one(_SUBJECT_ID_SQL, [subject_id])
-    return row[0]
+        Subject.objects.bulk_create(
+            [Subject(subject_id=subject_id, master_key_fingerprint=master_fingerprint, data_key_wrapped=wrapped)],
+            ignore_conflicts=True,
+        )
+        row = fetch_one(_SUBJECT_SQL, [subject_id])
+    pk, master_fingerprint, wrapped, erased_at = row
+    if erased_at is not None:
+        raise Conflict(
+            f"Subject '{subject_id}' was erased. To record consents under this id again, erase it with "
+            "DELETE /v1/subjects/{subject_id}?release_subject_id=true first.",
+            field="subject_id",
+            code="subject_erased",
+        )
+    return _SubjectKeyRow(pk=pk, master_key_fingerprint=master_fingerprint, data_key_wrapped=wrapped)
 
 
 def record_consent(
@@ -218,7 +246,8 @@ def record_consent(
             code="unknown_version",
         )
 
-    subject_pk = _subject_pk(subject_id)
+    subject = ensure_subject(subject_id)
+    subject_pk = subject.pk
     event = ConsentEvent.objects.create(
         subject_id=subject_pk,
         purpose_id=purpose.pk,
@@ -227,9 +256,13 @@ def record_consent(
         occurred_at=occurred_at,
         recorded_at=now,
         source=source,
-        evidence=evidence,
         api_key=api_key,
     )
+    if evidence is not None:
+        data_key = vault.open_data_key(
+            subject_pk=subject_pk, master_fingerprint=subject.master_key_fingerprint, wrapped=subject.data_key_wrapped
+        )
+        ConsentEvidence.objects.create(event=event, ciphertext=vault.seal_evidence(data_key, event.event_id, evidence))
 
     row = fetch_one(_UPSERT_CURRENT_SQL, [subject_pk, purpose.pk, event.pk, version, action, occurred_at, now])
     if row is None:  # a late event: the current state stays as it was
@@ -241,9 +274,13 @@ def record_consent(
 
 
 def request_fingerprint(payload) -> str:
-    """Return a SHA-256 over the canonical JSON of a request body."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    """Return an HMAC-SHA256 over the canonical JSON of a request body.
+
+    Keyed (with the blind-index key), because the body may carry personal
+    data that a plain hash would let anyone confirm by guessing.
+    """
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hmac.new(settings.CONSENTVAULT_BLIND_INDEX_KEY.key, canonical.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> WriteResponse:

@@ -2,7 +2,6 @@
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -13,10 +12,7 @@ from consents.models import Purpose
 from consents.serializers import (
     BulkCheckRequest,
     BulkCheckResponse,
-    ConsentStateResponse,
     CreatePurposeRequest,
-    EventPageResponse,
-    HistoryQuery,
     PublishVersionRequest,
     PurposeListResponse,
     PurposeResponse,
@@ -24,12 +20,10 @@ from consents.serializers import (
     PurposeVersionResponse,
     RecordConsentRequest,
     RecordConsentResponse,
-    SubjectConsentsResponse,
     UpdatePurposeRequest,
     event_to_dict,
     purpose_to_dict,
     state_to_dict,
-    validate_subject_id,
     version_to_dict,
 )
 
@@ -43,13 +37,6 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
         "returns the first response without writing again, for at least 24 hours."
     ),
 )
-
-
-def _subject_id_from_path(value: str) -> str:
-    try:
-        return validate_subject_id(value)
-    except serializers.ValidationError as exc:
-        raise InvalidInput(str(exc.detail[0]), field="subject_id")
 
 
 def _idempotency_key(request) -> str | None:
@@ -117,7 +104,12 @@ class ConsentViewSet(ApiViewSet):
             idempotency_key=idempotency_key,
             payload=request.data,
             render=lambda recorded: {
-                "event": event_to_dict(recorded.event, subject_id=data["subject_id"], purpose_slug=data["purpose"]),
+                "event": event_to_dict(
+                    recorded.event,
+                    subject_id=data["subject_id"],
+                    purpose_slug=data["purpose"],
+                    has_evidence=data.get("evidence") is not None,
+                ),
                 "state": state_to_dict(recorded.state),
             },
             subject_id=data["subject_id"],
@@ -154,52 +146,6 @@ class ConsentViewSet(ApiViewSet):
         if self.action == "check":
             return settings.CONSENTVAULT_MAX_CHECK_BODY_BYTES
         return None
-
-
-class SubjectViewSet(ApiViewSet):
-    """One subject's consent states and ledger. Unknown subjects report not_set."""
-
-    lookup_field = "subject_id"
-    lookup_value_regex = "[^/]+"
-    required_scopes = {"consents": "read", "consent_detail": "read", "events": "read"}
-
-    @extend_schema(responses=SubjectConsentsResponse, operation_id="subjects_consents_list", summary="Show a subject's status for every purpose")
-    @action(detail=True, methods=["get"], url_path="consents")
-    def consents(self, request, subject_id=None):
-        subject_id = _subject_id_from_path(subject_id)
-        states = selectors.subject_consents(subject_id=subject_id)
-        return Response({"subject_id": subject_id, "results": [state_to_dict(s) for s in states]})
-
-    @extend_schema(responses=ConsentStateResponse, operation_id="subjects_consent_retrieve", summary="Check one subject's consent to one purpose")
-    @action(detail=True, methods=["get"], url_path=r"consents/(?P<purpose>[^/]+)")
-    def consent_detail(self, request, subject_id=None, purpose=None):
-        subject_id = _subject_id_from_path(subject_id)
-        return Response(state_to_dict(selectors.consent_status(subject_id=subject_id, purpose_slug=purpose)))
-
-    @extend_schema(
-        parameters=[HistoryQuery],
-        responses=EventPageResponse,
-        summary="List a subject's ledger events, newest first",
-    )
-    @action(detail=True, methods=["get"], url_path="events")
-    def events(self, request, subject_id=None):
-        subject_id = _subject_id_from_path(subject_id)
-        query = HistoryQuery(data=request.query_params.dict())
-        query.is_valid(raise_exception=True)
-        page, next_cursor = selectors.subject_history(
-            subject_id=subject_id, cursor=query.validated_data.get("cursor"), limit=query.validated_data["limit"]
-        )
-        next_url = None
-        if next_cursor:
-            next_url = request.build_absolute_uri(
-                f"{request.path}?cursor={next_cursor}&limit={query.validated_data['limit']}"
-            )
-        return Response(
-            {
-                "results": [event_to_dict(e, subject_id=subject_id, purpose_slug=e.purpose.slug) for e in page],
-                "next": next_url,
-            }
-        )
 
 
 class AdminPurposeViewSet(ApiViewSet):

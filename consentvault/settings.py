@@ -11,13 +11,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
 from consentvault import __version__
+from consents.crypto import KeyConfigurationError, parse_blind_index_key, parse_master_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VERSION = __version__
 
 env = environ.Env()
-if (BASE_DIR / ".env").is_file():
-    environ.Env.read_env(BASE_DIR / ".env")
+# Variables already set in the environment win over the file. An empty
+# CONSENTVAULT_ENV_FILE reads no file.
+_env_file = env.str("CONSENTVAULT_ENV_FILE", default=str(BASE_DIR / ".env"))
+if _env_file and Path(_env_file).is_file():
+    environ.Env.read_env(_env_file)
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -163,6 +167,17 @@ STORAGES = {
 }
 # Serve straight from the app folders when collectstatic has not run (tests).
 WHITENOISE_USE_FINDERS = True
+
+# --- Personal-data encryption ----------------------------------------------------------
+# CONSENTVAULT_MASTER_KEYS: comma-separated master keys; the first wraps new
+# data keys and every one unwraps. CONSENTVAULT_BLIND_INDEX_KEY: the HMAC key of
+# the lookup indexes, never rotated with the master keys. Both are checked here,
+# so the server and every manage.py command refuse to start with a bad value.
+try:
+    CONSENTVAULT_KEYRING = parse_master_keys(env.str("CONSENTVAULT_MASTER_KEYS", default=""))
+    CONSENTVAULT_BLIND_INDEX_KEY = parse_blind_index_key(env.str("CONSENTVAULT_BLIND_INDEX_KEY", default=""))
+except KeyConfigurationError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
 
 # --- Request limits --------------------------------------------------------------
 # Bytes. JSON bodies above this are rejected with 413 before parsing.

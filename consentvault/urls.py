@@ -4,7 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from apikeys.views import ApiKeyAdminViewSet
-from consents.views import AdminPurposeViewSet, ConsentViewSet, PurposeViewSet, SubjectViewSet
+from consents.subject_views import SubjectViewSet
+from consents.views import AdminPurposeViewSet, ConsentViewSet, PurposeViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("purposes", PurposeViewSet, basename="purpose")

@@ -50,6 +50,16 @@ def admin_key(db):
 
 
 @pytest.fixture
+def privacy_key(db):
+    return create_api_key(name="privacy", scopes=["read", "write", "pii"])
+
+
+@pytest.fixture
+def privacy(privacy_key):
+    return client_for(privacy_key.secret)
+
+
+@pytest.fixture
 def reader(reader_key):
     return client_for(reader_key.secret)
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from consents import services
-from consents.models import ConsentEvent, CurrentConsent, IdempotencyRecord, Subject
+from consents.models import ConsentEvent, ConsentEvidence, CurrentConsent, IdempotencyRecord, Subject
 from tests.conftest import client_for, post_consent
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,8 @@ def test_grant_returns_event_and_state(writer, writer_key, marketing):
     assert body["event"]["occurred_at"] == iso(occurred)
     assert body["event"]["recorded_at"].endswith("Z")
     assert body["event"]["source"] == "web"
-    assert body["event"]["evidence"] == {"form": "signup", "page": "/join"}
+    assert body["event"]["has_evidence"] is True
+    assert body["event"]["evidence"] is None  # stored encrypted; read it back with a pii key
     assert body["event"]["api_key_id"] == str(writer_key.api_key.id)
     assert body["state"] == {
         "subject_id": "user-1",
@@ -83,7 +84,7 @@ def test_defaults_source_and_occurred_at(writer, marketing):
     assert response.status_code == 201
     event = ConsentEvent.objects.get()
     assert event.source == "api"
-    assert event.evidence is None
+    assert not ConsentEvidence.objects.exists()
     assert event.occurred_at >= before
     assert event.occurred_at == event.recorded_at
 
