@@ -110,6 +110,7 @@ class Subject(models.Model):
     subject_id = models.CharField(max_length=255, unique=True)
     data_key_wrapped = models.BinaryField(null=True, editable=False)
     master_key_fingerprint = models.CharField(max_length=16, null=True, editable=False, db_index=True)
+    data_key_rotated_at = models.DateTimeField(null=True, editable=False)
     email_encrypted = models.BinaryField(null=True, editable=False)
     phone_encrypted = models.BinaryField(null=True, editable=False)
     email_blind_index = models.CharField(max_length=64, null=True, unique=True, editable=False)
@@ -247,3 +248,14 @@ class Erasure(models.Model):
     subject_id_released = models.BooleanField(default=False)
     erased_at = models.DateTimeField(default=timezone.now)
     api_key = models.ForeignKey("apikeys.ApiKey", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+
+class DataKeyRotation(models.Model):
+    """One run of ``reencrypt --rotate-data-keys``, so that a killed run resumes where it stopped.
+
+    Subjects whose ``data_key_rotated_at`` is older than ``started_at`` have
+    not been re-keyed by this run yet.
+    """
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)

@@ -70,7 +70,7 @@ def set_identifiers(*, subject_id: str, email=UNCHANGED, phone=UNCHANGED, create
             field=kind,
             code=f"{kind}_in_use",
         )
-    logger.info("Subject identifiers set", extra={"subject_pk": subject.pk, "created": created})
+    logger.info("Subject identifiers set", extra={"subject_pk": subject.pk, "subject_created": created})
     return subject, created
 
 

@@ -72,7 +72,7 @@ def open_identifier(data_key: bytes, kind: str, blob: bytes | None, *, subject_p
         raise UndecryptableData(f"The {kind} of subject row {subject_pk} cannot be decrypted.") from None
 
 
-def _evidence_aad(event_id: uuid.UUID) -> bytes:
+def evidence_aad(event_id: uuid.UUID) -> bytes:
     # Binding the ciphertext to its event stops evidence from being moved to another event.
     return b"evidence\x00" + event_id.bytes
 
@@ -80,12 +80,12 @@ def _evidence_aad(event_id: uuid.UUID) -> bytes:
 def seal_evidence(data_key: bytes, event_id: uuid.UUID, evidence: dict) -> bytes:
     # ensure_ascii keeps NUL characters and lone surrogates, which valid JSON may carry, round-trippable.
     plaintext = json.dumps(evidence, ensure_ascii=True, separators=(",", ":")).encode("ascii")
-    return crypto.encrypt(data_key, plaintext, _evidence_aad(event_id))
+    return crypto.encrypt(data_key, plaintext, evidence_aad(event_id))
 
 
 def open_evidence(data_key: bytes, event_id: uuid.UUID, blob: bytes, *, event_pk: int) -> dict:
     try:
-        return json.loads(crypto.decrypt(data_key, blob, _evidence_aad(event_id)))
+        return json.loads(crypto.decrypt(data_key, blob, evidence_aad(event_id)))
     except crypto.DecryptionError as exc:
         logger.error("Evidence cannot be decrypted", extra={"event_pk": event_pk, "reason": str(exc)})
         raise UndecryptableData(f"The evidence of consent event row {event_pk} cannot be decrypted.") from None

@@ -4,6 +4,7 @@ Every setting an operator may change is an environment variable (or a line in
 a ``.env`` file beside ``manage.py``). Bad values stop start-up with an
 ``ImproperlyConfigured`` error that names the variable.
 """
+import sys
 from pathlib import Path
 
 import environ
@@ -173,11 +174,16 @@ WHITENOISE_USE_FINDERS = True
 # data keys and every one unwraps. CONSENTVAULT_BLIND_INDEX_KEY: the HMAC key of
 # the lookup indexes, never rotated with the master keys. Both are checked here,
 # so the server and every manage.py command refuse to start with a bad value.
-try:
-    CONSENTVAULT_KEYRING = parse_master_keys(env.str("CONSENTVAULT_MASTER_KEYS", default=""))
-    CONSENTVAULT_BLIND_INDEX_KEY = parse_blind_index_key(env.str("CONSENTVAULT_BLIND_INDEX_KEY", default=""))
-except KeyConfigurationError as exc:
-    raise ImproperlyConfigured(str(exc)) from None
+# `manage.py generate_key` is the one command that runs without keys, since it
+# makes them.
+if sys.argv[1:2] == ["generate_key"]:
+    CONSENTVAULT_KEYRING = CONSENTVAULT_BLIND_INDEX_KEY = None
+else:
+    try:
+        CONSENTVAULT_KEYRING = parse_master_keys(env.str("CONSENTVAULT_MASTER_KEYS", default=""))
+        CONSENTVAULT_BLIND_INDEX_KEY = parse_blind_index_key(env.str("CONSENTVAULT_BLIND_INDEX_KEY", default=""))
+    except KeyConfigurationError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
 
 # --- Request limits --------------------------------------------------------------
 # Bytes. JSON bodies above this are rejected with 413 before parsing.

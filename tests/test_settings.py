@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from consents.crypto import generate_key
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -59,3 +61,63 @@ def test_idempotency_window_below_a_day_rejected():
 
     assert result.returncode != 0
     assert "CONSENTVAULT_IDEMPOTENCY_TTL_HOURS must be at least 24" in result.stderr
+
+
+KEY_A = generate_key()
+KEY_B = generate_key()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "CONSENTVAULT_MASTER_KEYS is empty"),
+        ("   ", "CONSENTVAULT_MASTER_KEYS is empty"),
+        (f"{KEY_A},,{KEY_B}", "entry 2 of 3 is empty"),
+        ("not-base64!", "entry 1 of 1 is not valid base64url"),
+        ("c2hvcnQ=", "entry 1 of 1 decodes to 5 bytes"),
+        (f"{KEY_A}, {KEY_A}", "entry 2 of 2 repeats an earlier key"),
+    ],
+)
+def test_bad_master_keys_stop_start(value, message):
+    result = start_django(DEBUG="true", CONSENTVAULT_MASTER_KEYS=value)
+
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert KEY_A not in result.stderr + result.stdout
+    assert "started" not in result.stdout
+
+
+def test_master_keys_whitespace_trimmed():
+    result = start_django(DEBUG="true", CONSENTVAULT_MASTER_KEYS=f"  {KEY_A} ,\t{KEY_B}\n")
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_bad_blind_index_key_stops_start():
+    result = start_django(DEBUG="true", CONSENTVAULT_BLIND_INDEX_KEY="c2hvcnQ=")
+
+    assert result.returncode != 0
+    assert "CONSENTVAULT_BLIND_INDEX_KEY: the key decodes to 5 bytes" in result.stderr
+
+
+def test_manage_command_checks_keys():
+    env_overrides = {"CONSENTVAULT_MASTER_KEYS": "broken"}
+    env = {key: value for key, value in os.environ.items()}
+    env.update(env_overrides, CONSENTVAULT_ENV_FILE="", DJANGO_SETTINGS_MODULE="consentvault.settings")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode != 0
+    assert "CONSENTVAULT_MASTER_KEYS: entry 1 of 1" in result.stderr
+
+
+def test_generate_key_runs_without_keys():
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CONSENTVAULT_")}
+    env.update(CONSENTVAULT_ENV_FILE="", DJANGO_SETTINGS_MODULE="consentvault.settings")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "generate_key"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.strip()) == 44
