@@ -60,6 +60,8 @@ fuzz: install-dev
 
 bench: install-dev
 	$(BIN)/python -m tests.bench.run
+	$(BIN)/python -m tests.bench.reencrypt
+	$(BIN)/python -m tests.bench.rotation_drill
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

@@ -9,7 +9,7 @@ _email_validator = EmailValidator()
 
 
 class InvalidIdentifier(ValueError):
-    """The message says what is wrong, without repeating the value."""
+    """An identifier that cannot be normalised; the message describes the problem without repeating the value."""
 
 
 def normalize_email(value: str) -> str:

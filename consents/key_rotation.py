@@ -1,16 +1,16 @@
 """Master-key rotation: move every wrapped data key to the primary master key.
 
 Both passes walk the subjects table in primary-key order, one batch at a time
-(keyset pagination), so memory stays flat whatever the table size, and each
-batch of writes commits on its own, so a killed run loses at most one batch
-and a rerun continues where it stopped.
+(keyset pagination), so memory stays flat whatever the table size. Each batch
+of writes commits on its own, so a killed run loses at most one batch and a
+rerun continues where it stopped.
 """
 import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -41,6 +41,27 @@ def _batches(queryset, batch_size: int, fields: tuple[str, ...]) -> Iterator[lis
             return
         yield rows
         last_pk = rows[-1][0]
+
+
+# Django's bulk_update builds one CASE expression per field, which cost 30 times
+# more CPU than the encryption in profiling; executemany sends plain UPDATEs
+# (pipelined by psycopg 3).
+_REWRAP_SQL = f"""
+    UPDATE {Subject._meta.db_table} SET master_key_fingerprint = %s, data_key_wrapped = %s WHERE id = %s
+"""  # noqa: S608 (constants only)
+_REKEY_SQL = f"""
+    UPDATE {Subject._meta.db_table}
+    SET master_key_fingerprint = %s, data_key_wrapped = %s, email_encrypted = %s, phone_encrypted = %s,
+        data_key_rotated_at = %s
+    WHERE id = %s
+"""  # noqa: S608 (constants only)
+_EVIDENCE_SQL = f"UPDATE {ConsentEvidence._meta.db_table} SET ciphertext = %s WHERE event_id = %s"  # noqa: S608
+
+
+def _execute_many(sql: str, rows: list[tuple]) -> None:
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
 
 
 def _with_data_key():
@@ -112,10 +133,12 @@ def rewrap_data_keys(
                     .exclude(master_key_fingerprint=ring.primary)
                     .only("pk", "master_key_fingerprint", "data_key_wrapped")
                 )
+                updates = []
                 for subject in locked:
                     data_key = ring.unwrap(subject.master_key_fingerprint, bytes(subject.data_key_wrapped))
-                    subject.master_key_fingerprint, subject.data_key_wrapped = ring.wrap(data_key)
-                Subject.objects.bulk_update(locked, ["master_key_fingerprint", "data_key_wrapped"])
+                    master_fingerprint, wrapped = ring.wrap(data_key)
+                    updates.append((master_fingerprint, wrapped, subject.pk))
+                _execute_many(_REWRAP_SQL, updates)
                 report.rewrapped += len(locked)
         else:
             report.rewrapped += len(rows)
@@ -187,11 +210,21 @@ def _rekey_batch(pks: list[int], ring: crypto.KeyRing, cutoff) -> int:
         aad = vault.evidence_aad(record.event.event_id)
         plaintext = crypto.decrypt(old_keys[record.event.subject_id], record.ciphertext, aad)
         record.ciphertext = crypto.encrypt(new_keys[record.event.subject_id], plaintext, aad)
-    Subject.objects.bulk_update(
-        subjects,
-        ["master_key_fingerprint", "data_key_wrapped", "email_encrypted", "phone_encrypted", "data_key_rotated_at"],
+    _execute_many(
+        _REKEY_SQL,
+        [
+            (
+                subject.master_key_fingerprint,
+                subject.data_key_wrapped,
+                subject.email_encrypted,
+                subject.phone_encrypted,
+                subject.data_key_rotated_at,
+                subject.pk,
+            )
+            for subject in subjects
+        ],
     )
-    ConsentEvidence.objects.bulk_update(evidence, ["ciphertext"])
+    _execute_many(_EVIDENCE_SQL, [(record.ciphertext, record.pk) for record in evidence])
     return len(subjects)
 
 

@@ -1,6 +1,6 @@
 """Encryption of subjects' personal data with the configured keys.
 
-``consents.crypto`` holds the primitives; this module applies them to
+``consents.crypto`` contains the primitives. This module applies them to
 subjects: it creates and opens data keys, and seals and opens identifiers and
 evidence under them.
 """

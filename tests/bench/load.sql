@@ -1,13 +1,10 @@
--- Benchmark data set: 100,000 subjects, about 1,000,000 consent events over
--- the 10 purposes, and the current row of every (subject, purpose) pair,
+-- Benchmark data set: about 1,000,000 consent events over the 10 purposes
+-- and 100,000 subjects, and the current row of every (subject, purpose) pair,
 -- derived from the events the way record_consent would have kept it.
--- Expects the purposes to exist already (created through the service).
-INSERT INTO consents_subject (subject_id, created_at)
-SELECT 'subject-' || g, now() - interval '400 days'
-FROM generate_series(1, 100000) AS g;
-
+-- Expects the purposes and subjects to exist already (tests/bench/run.py
+-- creates them, the subjects with their wrapped data keys).
 INSERT INTO consents_consentevent
-    (event_id, subject_id, purpose_id, version, action, occurred_at, recorded_at, source, evidence, api_key_id)
+    (event_id, subject_id, purpose_id, version, action, occurred_at, recorded_at, source, api_key_id)
 SELECT gen_random_uuid(),
        s.first_id + (g % 100000),
        p.ids[1 + (g / 100000) % 10],
@@ -16,7 +13,6 @@ SELECT gen_random_uuid(),
        now() - random() * interval '365 days',
        now(),
        'web',
-       '{"form":"signup","page":"/join"}',
        NULL
 FROM generate_series(0, 999999) AS g,
      (SELECT min(id) AS first_id FROM consents_subject) AS s,

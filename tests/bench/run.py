@@ -29,6 +29,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from consents.crypto import parse_master_keys
+from tests.bench.dataset import bench_keys, load_subjects
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
@@ -49,6 +52,7 @@ def psql(sql: str, database: str = "postgres", capture: bool = False) -> str:
 
 def service_env(database: str, port: int, workers: int) -> dict:
     env = dict(os.environ)
+    env.update(bench_keys())
     env.update(
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{database}",
         REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
@@ -58,6 +62,7 @@ def service_env(database: str, port: int, workers: int) -> dict:
         GUNICORN_WORKERS=str(workers),
         PORT=str(port),
         LOG_LEVEL="WARNING",
+        CONSENTVAULT_ENV_FILE="",
     )
     return env
 
@@ -88,6 +93,8 @@ def prepare_database(database: str, env: dict, reload: bool) -> None:
     )
     manage(env, "shell", "-c", script)
     started = time.monotonic()
+    ring = parse_master_keys(env["CONSENTVAULT_MASTER_KEYS"])
+    load_subjects(env["DATABASE_URL"], SUBJECTS, env["CONSENTVAULT_MASTER_KEYS"], ring.primary)
     subprocess.run(
         ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-q",
          "-f", str(ROOT / "tests" / "bench" / "load.sql")],

@@ -10,8 +10,12 @@ database="consentvault_fuzz_$$"
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/${database}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/14}"
 export DEBUG=false
+new_key() { .venv/bin/python -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'; }
 SECRET_KEY="$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')"
-export SECRET_KEY
+CONSENTVAULT_MASTER_KEYS="$(new_key)"
+CONSENTVAULT_BLIND_INDEX_KEY="$(new_key)"
+export SECRET_KEY CONSENTVAULT_MASTER_KEYS CONSENTVAULT_BLIND_INDEX_KEY
+export CONSENTVAULT_ENV_FILE=""
 
 psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE ${database}"
 cleanup() {
@@ -22,7 +26,7 @@ trap cleanup EXIT
 
 .venv/bin/python manage.py migrate --no-input --verbosity 0
 .venv/bin/python manage.py load_demo_data >/dev/null
-key="$(.venv/bin/python manage.py create_api_key --name fuzz --scope read --scope write --scope admin | tail -n 1)"
+key="$(.venv/bin/python manage.py create_api_key --name fuzz --scope read --scope write --scope pii --scope admin | tail -n 1)"
 
 PORT="${port}" GUNICORN_WORKERS=2 .venv/bin/gunicorn -c docker/gunicorn_conf.py consentvault.wsgi >"/tmp/consentvault-fuzz-$$.log" 2>&1 &
 server_pid=$!
