@@ -66,9 +66,9 @@ class SubjectIdField(StrictCharField):
         kwargs.setdefault("min_length", 1)
         kwargs.setdefault("max_length", SUBJECT_ID_MAX_LENGTH)
         kwargs.setdefault("help_text", f"The caller's own opaque identifier: {SUBJECT_ID_RULE}.")
-        super().__init__(**kwargs)
         # Documents the rule in the OpenAPI schema; validate_subject_id enforces it.
-        self.validators.append(RegexValidator(SUBJECT_ID_PATTERN))
+        kwargs.setdefault("validators", [RegexValidator(SUBJECT_ID_PATTERN)])
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         return validate_subject_id(super().to_internal_value(data))
@@ -312,6 +312,8 @@ class UpdateSubjectRequest(StrictSerializer):
 
 
 class LookupSubjectRequest(StrictSerializer):
+    """Exactly one of email or phone."""
+
     email = EmailField(required=False)
     phone = PhoneField(required=False)
 

@@ -150,7 +150,7 @@ class SubjectViewSet(ApiViewSet):
 
     @extend_schema(
         parameters=[EraseQuery],
-        responses=ErasureResponse,
+        responses={200: ErasureResponse},
         summary="Erase a subject by destroying its data key (admin scope)",
     )
     def destroy(self, request, subject_id=None):

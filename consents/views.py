@@ -89,7 +89,11 @@ class ConsentViewSet(ApiViewSet):
 
     @extend_schema(
         request=RecordConsentRequest,
-        responses={201: RecordConsentResponse, 422: OpenApiResponse(description="Unknown version, occurred_at in the future, or Idempotency-Key reused.")},
+        responses={
+            201: RecordConsentResponse,
+            409: OpenApiResponse(description="The subject was erased without releasing its id."),
+            422: OpenApiResponse(description="Unknown version, occurred_at in the future, or Idempotency-Key reused."),
+        },
         parameters=[IDEMPOTENCY_HEADER],
         summary="Record a grant or withdrawal",
     )
