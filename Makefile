@@ -34,6 +34,8 @@ install-dev: $(VENV)/.dev-installed
 	@echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
 	@echo "CONSENTVAULT_MASTER_KEYS=$$($(PYTHON) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')" >> .env
 	@echo "CONSENTVAULT_BLIND_INDEX_KEY=$$($(PYTHON) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')" >> .env
+	@echo "# Local trial: debug mode, so that rate limits may be counted per process without Redis." >> .env
+	@echo "DEBUG=true" >> .env
 	@echo "Wrote a new SECRET_KEY, CONSENTVAULT_MASTER_KEYS and CONSENTVAULT_BLIND_INDEX_KEY to .env"
 
 run: install .env

@@ -28,6 +28,14 @@ class ApiKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_reason = models.CharField(max_length=500, blank=True, default="")
+    created_by = models.CharField(max_length=200, blank=True, default="", editable=False)
+    # After a rotation the previous secret keeps working until this time.
+    previous_secret_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Overrides of CONSENTVAULT_RATE_READ / CONSENTVAULT_RATE_WRITE, in django-ratelimit's form ("1200/m").
+    rate_limit_read = models.CharField(max_length=32, null=True, blank=True)
+    rate_limit_write = models.CharField(max_length=32, null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -43,3 +51,23 @@ class ApiKey(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+class ApiKeyEvent(models.Model):
+    """One change to an API key, with who made it: the key's audit trail. Never holds a secret."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        ROTATED = "rotated", "Rotated"
+        REVOKED = "revoked", "Revoked"
+        REACTIVATED = "reactivated", "Reactivated"
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    actor = models.CharField(max_length=200, help_text="api-key:<id>, command:<user> or staff:<username>.")
+    occurred_at = models.DateTimeField(auto_now_add=True)
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]

@@ -10,7 +10,21 @@ from apikeys.models import ApiKey
 from apikeys.services import KEY_MARKER, hash_secret
 from consentvault.db import aware_utc, fetch_one
 
-_KEY_COLUMNS = ("id", "name", "prefix", "secret_hash", "scopes", "active", "created_at", "expires_at", "last_used_at")
+_KEY_COLUMNS = (
+    "id",
+    "name",
+    "prefix",
+    "secret_hash",
+    "scopes",
+    "active",
+    "created_at",
+    "expires_at",
+    "last_used_at",
+    "previous_secret_hash",
+    "previous_secret_expires_at",
+    "rate_limit_read",
+    "rate_limit_write",
+)
 _KEY_BY_PREFIX_SQL = (
     f"SELECT {', '.join(_KEY_COLUMNS)} FROM {ApiKey._meta.db_table} WHERE prefix = %s"  # noqa: S608 (constants only)
 )
@@ -35,12 +49,23 @@ def api_key_for_secret(secret: str) -> ApiKey:
         raise KeyRejected("The API key is malformed.")
 
     api_key = _key_by_prefix(parts[1])
-    if api_key is None or not hmac.compare_digest(api_key.secret_hash, hash_secret(secret)):
+    if api_key is None:
+        raise KeyRejected("The API key is not valid.")
+    now = timezone.now()
+    presented = hash_secret(secret)
+    current = hmac.compare_digest(api_key.secret_hash, presented)
+    # The secret replaced by a rotation works until its grace period ends.
+    previous = (
+        api_key.previous_secret_hash is not None
+        and api_key.previous_secret_expires_at is not None
+        and api_key.previous_secret_expires_at > now
+        and hmac.compare_digest(api_key.previous_secret_hash, presented)
+    )
+    if not (current or previous):
         raise KeyRejected("The API key is not valid.")
     if not api_key.active:
         raise KeyRejected("The API key has been revoked.")
 
-    now = timezone.now()
     if api_key.expires_at is not None and api_key.expires_at <= now:
         raise KeyRejected("The API key has expired.")
 
@@ -67,4 +92,8 @@ def _key_by_prefix(prefix: str) -> ApiKey | None:
         created_at=aware_utc(values["created_at"]),
         expires_at=aware_utc(values["expires_at"]),
         last_used_at=aware_utc(values["last_used_at"]),
+        previous_secret_hash=values["previous_secret_hash"],
+        previous_secret_expires_at=aware_utc(values["previous_secret_expires_at"]),
+        rate_limit_read=values["rate_limit_read"],
+        rate_limit_write=values["rate_limit_write"],
     )

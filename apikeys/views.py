@@ -1,6 +1,9 @@
 """Admin endpoints for API keys: parse, call a service, format."""
+import datetime
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apikeys import services
@@ -11,6 +14,8 @@ from apikeys.serializers import (
     ApiKeyResponse,
     ApiKeyWithSecretResponse,
     CreateApiKeyRequest,
+    RevokeApiKeyQuery,
+    RotateApiKeyRequest,
     UpdateApiKeyRequest,
     api_key_to_dict,
 )
@@ -39,6 +44,8 @@ class ApiKeyAdminViewSet(ApiViewSet):
         "retrieve": "admin",
         "update": "admin",
         "partial_update": "admin",
+        "destroy": "admin",
+        "rotate": "admin",
     }
 
     @extend_schema(
@@ -62,7 +69,7 @@ class ApiKeyAdminViewSet(ApiViewSet):
     def create(self, request):
         serializer = CreateApiKeyRequest(data=request.data)
         serializer.is_valid(raise_exception=True)
-        issued = services.create_api_key(**serializer.validated_data)
+        issued = services.create_api_key(actor=_actor(request), **serializer.validated_data)
         return Response({**api_key_to_dict(issued.api_key), "secret": issued.secret}, status=201)
 
     @extend_schema(responses=ApiKeyResponse, summary="Show an API key (never its secret)")
@@ -79,7 +86,7 @@ class ApiKeyAdminViewSet(ApiViewSet):
         api_key = _get_key(id)
         serializer = UpdateApiKeyRequest(data=request.data)
         serializer.is_valid(raise_exception=True)
-        api_key = services.update_api_key(api_key=api_key, changes=serializer.validated_data)
+        api_key = services.update_api_key(api_key=api_key, changes=serializer.validated_data, actor=_actor(request))
         return Response(api_key_to_dict(api_key))
 
     @extend_schema(
@@ -89,3 +96,36 @@ class ApiKeyAdminViewSet(ApiViewSet):
     )
     def partial_update(self, request, id=None):
         return self.update(request, id=id)
+
+
+    @extend_schema(
+        parameters=[RevokeApiKeyQuery],
+        responses=ApiKeyResponse,
+        summary="Revoke an API key; the row is kept for the audit trail",
+    )
+    def destroy(self, request, id=None):
+        api_key = _get_key(id)
+        query = RevokeApiKeyQuery(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        api_key = services.revoke_api_key(
+            api_key=api_key, actor=_actor(request), reason=query.validated_data.get("reason", "")
+        )
+        return Response(api_key_to_dict(api_key))
+
+    @extend_schema(
+        request=RotateApiKeyRequest,
+        responses=ApiKeyWithSecretResponse,
+        summary="Issue a new secret; the old one works for grace_seconds more",
+    )
+    @action(detail=True, methods=["post"], url_path="rotate")
+    def rotate(self, request, id=None):
+        api_key = _get_key(id)
+        serializer = RotateApiKeyRequest(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        grace = datetime.timedelta(seconds=serializer.validated_data["grace_seconds"])
+        issued = services.rotate_api_key(api_key=api_key, actor=_actor(request), grace=grace)
+        return Response({**api_key_to_dict(issued.api_key), "secret": issued.secret})
+
+
+def _actor(request) -> str:
+    return f"api-key:{request.auth.pk}"

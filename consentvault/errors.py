@@ -196,5 +196,9 @@ def handler404(request, exception=None):
     return _json_problem(404, "not_found", "No resource exists at this URL.")
 
 
+def not_found(request, *args, **kwargs):
+    return handler404(request)
+
+
 def handler500(request):
     return _json_problem(500, "internal_error", "The server failed to process the request. It has been logged.")

@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
 from consentvault import __version__
+from apikeys.rates import parse_rate
 from consents.crypto import KeyConfigurationError, parse_blind_index_key, parse_master_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -184,6 +185,37 @@ else:
         CONSENTVAULT_BLIND_INDEX_KEY = parse_blind_index_key(env.str("CONSENTVAULT_BLIND_INDEX_KEY", default=""))
     except KeyConfigurationError as exc:
         raise ImproperlyConfigured(str(exc)) from None
+
+# --- Rate limiting ----------------------------------------------------------------------
+# Counted in the default cache with django-ratelimit, so that every gunicorn
+# worker and every host shares the counts. Rates are requests per period in
+# django-ratelimit's form: 1200/m, 5/10s, 100000/d.
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_ENABLE = env.bool("CONSENTVAULT_RATE_LIMITS_ENABLED", default=True)
+_rates = {}
+for _name, _default in (
+    ("CONSENTVAULT_RATE_READ", "1200/m"),  # per API key, GET requests
+    ("CONSENTVAULT_RATE_WRITE", "600/m"),  # per API key, other methods
+    ("CONSENTVAULT_RATE_ANON", "60/m"),  # per client IP, requests without a valid key
+):
+    _rates[_name] = env.str(_name, default=_default)
+    try:
+        parse_rate(_rates[_name])
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{_name}: {exc}.") from None
+CONSENTVAULT_RATE_READ = _rates["CONSENTVAULT_RATE_READ"]
+CONSENTVAULT_RATE_WRITE = _rates["CONSENTVAULT_RATE_WRITE"]
+CONSENTVAULT_RATE_ANON = _rates["CONSENTVAULT_RATE_ANON"]
+# How many proxies in front of the service append to X-Forwarded-For. 0: the
+# header is ignored and the socket address is the client's.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0 or more (got {TRUSTED_PROXY_COUNT}).")
+if RATELIMIT_ENABLE and not DEBUG and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_URL is not set, but DEBUG is off and rate limiting is on: limits would be counted in each "
+        "worker's local memory and not shared. Set REDIS_URL, or DEBUG=true for a local trial."
+    )
 
 # --- Request limits --------------------------------------------------------------
 # Bytes. JSON bodies above this are rejected with 413 before parsing.

@@ -1,9 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from apikeys.views import ApiKeyAdminViewSet
+from consentvault.errors import not_found
 from consents.subject_views import SubjectViewSet
 from consents.views import AdminPurposeViewSet, ConsentViewSet, PurposeViewSet
 
@@ -20,6 +21,9 @@ urlpatterns = [
     path("v1/", include(router.urls)),
     path("admin/", admin.site.urls),
     path("", include("ops.urls")),
+    # Last: any other path gets the JSON 404, in debug mode too (where Django
+    # would otherwise render its HTML page).
+    re_path(r"^(?!admin/|static/).*$", not_found),
 ]
 
 handler400 = "consentvault.errors.handler400"

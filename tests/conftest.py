@@ -36,22 +36,22 @@ def client_for(secret: str | None) -> APIClient:
 
 @pytest.fixture
 def reader_key(db):
-    return create_api_key(name="reader", scopes=["read"])
+    return create_api_key(name="reader", scopes=["read"], actor="test")
 
 
 @pytest.fixture
 def writer_key(db):
-    return create_api_key(name="writer", scopes=["read", "write"])
+    return create_api_key(name="writer", scopes=["read", "write"], actor="test")
 
 
 @pytest.fixture
 def admin_key(db):
-    return create_api_key(name="admin", scopes=["read", "write", "admin"])
+    return create_api_key(name="admin", scopes=["read", "write", "admin"], actor="test")
 
 
 @pytest.fixture
 def privacy_key(db):
-    return create_api_key(name="privacy", scopes=["read", "write", "pii"])
+    return create_api_key(name="privacy", scopes=["read", "write", "pii"], actor="test")
 
 
 @pytest.fixture

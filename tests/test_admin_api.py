@@ -183,7 +183,7 @@ def test_create_key_invalid(admin, body):
 def test_list_keys_filters(admin, reader_key, writer_key):
     from apikeys.services import update_api_key
 
-    update_api_key(api_key=reader_key.api_key, changes={"active": False})
+    update_api_key(api_key=reader_key.api_key, changes={"active": False}, actor="test")
 
     names = lambda query: sorted(key["name"] for key in admin.get(f"/v1/admin/api-keys{query}").json()["results"])  # noqa: E731
     assert names("") == ["admin", "reader", "writer"]

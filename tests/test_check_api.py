@@ -107,7 +107,7 @@ def test_check_needs_read_scope(writer_key, marketing):
     from apikeys.services import create_api_key
     from tests.conftest import client_for
 
-    write_only = client_for(create_api_key(name="w", scopes=["write"]).secret)
+    write_only = client_for(create_api_key(name="w", scopes=["write"], actor="test").secret)
     response = write_only.post("/v1/consents/check", {"purpose": "marketing-email", "subject_ids": ["a"]}, format="json")
 
     assert response.status_code == 403

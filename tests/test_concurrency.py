@@ -47,7 +47,7 @@ def purpose(db):
 
 
 def test_newest_event_wins_under_contention(purpose):
-    api_key = create_api_key(name="writer", scopes=["write"]).api_key
+    api_key = create_api_key(name="writer", scopes=["write"], actor="test").api_key
     base = timezone.now() - datetime.timedelta(days=1)
     moments = [base + datetime.timedelta(seconds=offset) for offset in range(THREADS * EVENTS_PER_THREAD)]
     random.Random(7).shuffle(moments)
@@ -80,7 +80,7 @@ def test_newest_event_wins_under_contention(purpose):
 
 
 def test_many_subjects_created_concurrently(purpose):
-    api_key = create_api_key(name="writer", scopes=["write"]).api_key
+    api_key = create_api_key(name="writer", scopes=["write"], actor="test").api_key
 
     def write(index):
         for step in range(EVENTS_PER_THREAD):
@@ -101,7 +101,7 @@ def test_many_subjects_created_concurrently(purpose):
 
 
 def test_same_idempotency_key_in_parallel_writes_once(purpose):
-    api_key = create_api_key(name="writer", scopes=["write"]).api_key
+    api_key = create_api_key(name="writer", scopes=["write"], actor="test").api_key
     payload = {"subject_id": "s", "purpose": "marketing-email", "action": "granted"}
     responses = []
 

@@ -341,7 +341,7 @@ def test_failed_write_stores_nothing(writer, marketing):
 def test_revoked_key_cannot_write(writer_key, marketing):
     from apikeys.services import update_api_key
 
-    update_api_key(api_key=writer_key.api_key, changes={"active": False})
+    update_api_key(api_key=writer_key.api_key, changes={"active": False}, actor="test")
     response = post_consent(
         client_for(writer_key.secret), subject_id="user-1", purpose="marketing-email", action="granted"
     )

@@ -1,0 +1,127 @@
+"""Rate limits per API key (reads and writes apart) and per client IP for requests without a valid key.
+
+Counts live in the default cache (Redis in production) through django-ratelimit,
+so all workers and hosts share them. When Redis fails, requests are served
+without limits (fail open): each bypass is counted in a metric and logged at
+most once a minute per process.
+"""
+import ipaddress
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django_ratelimit.core import get_usage
+from prometheus_client import Counter
+
+from apikeys.models import ApiKey
+
+logger = logging.getLogger(__name__)
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+BYPASS_LOG_INTERVAL = 60.0  # seconds between two log lines about Redis bypasses
+
+rate_limit_rejections = Counter(
+    "consentvault_rate_limit_rejections_total", "Requests rejected with 429, by limit group.", ["group"]
+)
+rate_limit_bypasses = Counter(
+    "consentvault_rate_limit_bypasses_total", "Requests served without a rate-limit check because the cache failed."
+)
+
+
+@dataclass(frozen=True)
+class Usage:
+    limit: int
+    remaining: int
+    reset_seconds: int
+    exceeded: bool
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_seconds),
+        }
+
+
+class _BypassLog:
+    """Logs cache failures at most once per interval, with the number suppressed meanwhile."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._last = 0.0
+        self._suppressed = 0
+
+    def report(self, error: Exception) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last < BYPASS_LOG_INTERVAL:
+                self._suppressed += 1
+                return
+            suppressed, self._suppressed, self._last = self._suppressed, 0, now
+        logger.warning(
+            "Rate limiting bypassed: the cache is unreachable",
+            extra={"error": f"{type(error).__name__}: {error}", "bypasses_not_logged": suppressed},
+        )
+
+
+_bypass_log = _BypassLog()
+
+
+def client_ip(request) -> str:
+    """Return the client's IP address, trusting X-Forwarded-For only through TRUSTED_PROXY_COUNT proxies.
+
+    Each trusted proxy appends the address it received the request from, so the
+    client is the entry TRUSTED_PROXY_COUNT places from the end. Entries the
+    caller wrote itself stand further left and are ignored.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            candidate = forwarded[-proxies]
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                pass  # not an address: fall back to the socket's
+    return remote
+
+
+def _check(request, *, group: str, value: str, rate: str) -> Usage | None:
+    try:
+        usage = get_usage(request, group=group, key=lambda _group, _request: value, rate=rate, increment=True)
+    except Exception as error:  # any cache failure: fail open, as documented
+        rate_limit_bypasses.inc()
+        _bypass_log.report(error)
+        return None
+    if usage is None:  # rate limiting disabled
+        return None
+    if usage["limit"] == 0:  # django-ratelimit's sign that the cache did not answer
+        rate_limit_bypasses.inc()
+        _bypass_log.report(RuntimeError("the cache returned no count"))
+        return None
+    exceeded = usage["should_limit"]
+    if exceeded:
+        rate_limit_rejections.labels(group=group).inc()
+    return Usage(
+        limit=usage["limit"],
+        remaining=max(usage["limit"] - usage["count"], 0),
+        reset_seconds=max(usage["time_left"], 0),
+        exceeded=exceeded,
+    )
+
+
+def check_api_key(request, api_key: ApiKey) -> Usage | None:
+    """Count a request against its key's read or write limit (the key's own override, else the default)."""
+    if request.method in READ_METHODS:
+        group, rate = "key-read", api_key.rate_limit_read or settings.CONSENTVAULT_RATE_READ
+    else:
+        group, rate = "key-write", api_key.rate_limit_write or settings.CONSENTVAULT_RATE_WRITE
+    return _check(request, group=group, value=str(api_key.pk), rate=rate)
+
+
+def check_anonymous(request) -> Usage | None:
+    """Count a request without a valid key against its client IP's limit."""
+    return _check(request, group="anonymous", value=client_ip(request), rate=settings.CONSENTVAULT_RATE_ANON)
