@@ -45,8 +45,12 @@ def fingerprint(key: bytes) -> str:
 
 
 def _decode_key(text: str, *, variable: str, position: str) -> bytes:
+    """Decode strict base64url, with or without its "=" padding; trailing characters are an error."""
     try:
-        key = base64.urlsafe_b64decode(text.encode("ascii"))
+        standard = text.replace("-", "+").replace("_", "/")
+        if "=" not in standard:
+            standard += "=" * (-len(standard) % 4)
+        key = binascii.a2b_base64(standard.encode("ascii"), strict_mode=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
         raise KeyConfigurationError(
             f"{variable}: {position} is not valid base64url. Generate keys with `python manage.py generate_key`."

@@ -147,7 +147,7 @@ def rewrap_data_keys(
             progress(report.examined)
     report.seconds = time.monotonic() - started
     logger.info(
-        "Data keys re-wrapped",
+        "Dry run: data keys to re-wrap counted" if dry_run else "Data keys re-wrapped",
         extra={"rewrapped": report.rewrapped, "primary": ring.primary, "dry_run": dry_run, "seconds": report.seconds},
     )
     return report
@@ -183,7 +183,10 @@ def rotate_data_keys(
         run.finished_at = timezone.now()
         run.save(update_fields=["finished_at"])
     report.seconds = time.monotonic() - started
-    logger.info("Data keys rotated", extra={"rekeyed": report.rekeyed, "dry_run": dry_run, "seconds": report.seconds})
+    logger.info(
+        "Dry run: data keys to rotate counted" if dry_run else "Data keys rotated",
+        extra={"rekeyed": report.rekeyed, "dry_run": dry_run, "seconds": report.seconds},
+    )
     return report
 
 

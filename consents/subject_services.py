@@ -104,6 +104,10 @@ def erase_subject(*, subject_id: str, release_subject_id: bool, api_key: ApiKey 
                 subject.save(update_fields=["subject_id", "updated_at"])
                 previous.subject_id_released = True
                 previous.save(update_fields=["subject_id_released"])
+                logger.info(
+                    "Erased subject's id released",
+                    extra={"subject_pk": subject.pk, "erasure_reference": previous.reference},
+                )
             return previous
 
         reference = f"erased-{uuid.uuid4()}"

@@ -19,5 +19,11 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Load the application in each worker after fork, so no database connection
-# opened at import time is shared between processes.
+# opened at import time is shared between processes. A graceful restart
+# (SIGHUP) therefore also re-reads the env file in new workers.
 preload_app = False
+# The master's PID, for `kill -HUP "$(cat var/gunicorn.pid)"`.
+pidfile = os.environ.get("GUNICORN_PIDFILE", "var/gunicorn.pid")
+# gunicorn's control socket defaults to one path per user, shared by every
+# instance on the machine; signals and the pid file do the same job here.
+control_socket_disable = True

@@ -87,6 +87,13 @@ def test_bad_master_keys_stop_start(value, message):
     assert "started" not in result.stdout
 
 
+def test_master_key_padding_optional_garbage_rejected():
+    assert start_django(DEBUG="true", CONSENTVAULT_MASTER_KEYS=KEY_A.rstrip("=")).returncode == 0
+    result = start_django(DEBUG="true", CONSENTVAULT_MASTER_KEYS=KEY_A + "x")
+    assert result.returncode != 0
+    assert "entry 1 of 1 is not valid base64url" in result.stderr
+
+
 def test_master_keys_whitespace_trimmed():
     result = start_django(DEBUG="true", CONSENTVAULT_MASTER_KEYS=f"  {KEY_A} ,\t{KEY_B}\n")
 

@@ -20,7 +20,8 @@ class Progress:
 
     def __call__(self, done: int) -> None:
         rate = done / max(time.monotonic() - self.started, 1e-9)
-        end = "\n" if not self.stream.isatty() else "\r"
+        # On a terminal the line is redrawn in place, and ends once the count is complete.
+        end = "\n" if not self.stream.isatty() or done >= self.total else "\r"
         self.stream.write(f"{self.label}: {done:,}/{self.total:,} ({100 * done / self.total:.0f}%), {rate:,.0f}/s{end}")
         self.stream.flush()
 
