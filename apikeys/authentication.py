@@ -1,7 +1,14 @@
 """The X-Api-Key authentication scheme for DRF."""
+from prometheus_client import Counter
 from rest_framework import authentication, exceptions
 
 from apikeys.selectors import KeyRejected, api_key_for_secret
+
+authentication_failures = Counter(
+    "consentvault_authentication_failures_total",
+    "Requests whose X-Api-Key was rejected, by reason.",
+    ["reason"],
+)
 
 HEADER = "X-Api-Key"
 _META_KEY = "HTTP_X_API_KEY"
@@ -20,7 +27,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         try:
             api_key = api_key_for_secret(secret.strip())
         except KeyRejected as exc:
+            authentication_failures.labels(reason=exc.reason).inc()
             raise exceptions.AuthenticationFailed(str(exc))
+        # For the access log, which sees only Django's request.
+        request._request.consentvault_api_key_id = str(api_key.pk)
         return api_key, api_key
 
     def authenticate_header(self, request):

@@ -35,7 +35,14 @@ LAST_USED_RESOLUTION = datetime.timedelta(seconds=60)
 
 
 class KeyRejected(Exception):
-    """The presented key cannot be used; the message is safe to show the caller."""
+    """The presented key cannot be used; the message is safe to show the caller.
+
+    ``reason`` is a metric label: malformed, invalid, revoked or expired.
+    """
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
 
 
 def api_key_for_secret(secret: str) -> ApiKey:
@@ -46,11 +53,11 @@ def api_key_for_secret(secret: str) -> ApiKey:
     """
     parts = secret.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_MARKER or not parts[1]:
-        raise KeyRejected("The API key is malformed.")
+        raise KeyRejected("The API key is malformed.", "malformed")
 
     api_key = _key_by_prefix(parts[1])
     if api_key is None:
-        raise KeyRejected("The API key is not valid.")
+        raise KeyRejected("The API key is not valid.", "invalid")
     now = timezone.now()
     presented = hash_secret(secret)
     current = hmac.compare_digest(api_key.secret_hash, presented)
@@ -62,12 +69,12 @@ def api_key_for_secret(secret: str) -> ApiKey:
         and hmac.compare_digest(api_key.previous_secret_hash, presented)
     )
     if not (current or previous):
-        raise KeyRejected("The API key is not valid.")
+        raise KeyRejected("The API key is not valid.", "invalid")
     if not api_key.active:
-        raise KeyRejected("The API key has been revoked.")
+        raise KeyRejected("The API key has been revoked.", "revoked")
 
     if api_key.expires_at is not None and api_key.expires_at <= now:
-        raise KeyRejected("The API key has expired.")
+        raise KeyRejected("The API key has expired.", "expired")
 
     if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)

@@ -13,11 +13,21 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from prometheus_client import Gauge
 
 from consents import crypto, vault
 from consents.models import ConsentEvidence, DataKeyRotation, Subject
 
 logger = logging.getLogger(__name__)
+
+# Written by the reencrypt command; /metrics shows it when the command shares
+# the server's PROMETHEUS_MULTIPROC_DIR.
+reencrypt_progress = Gauge(
+    "consentvault_reencrypt_subjects",
+    "Progress of the running or last reencrypt pass: subjects processed and to process.",
+    ["pass_name", "count"],
+    multiprocess_mode="mostrecent",
+)
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -30,6 +40,19 @@ class RotationReport:
     already_current: int = 0
     seconds: float = 0.0
     failures: list[tuple[int, str]] = field(default_factory=list)  # (row id, subject_id)
+
+
+def _track(pass_name: str, total: int, progress: Callable[[int], None] | None) -> Callable[[int], None]:
+    """Return a progress callback that also updates the reencrypt gauge."""
+    reencrypt_progress.labels(pass_name=pass_name, count="total").set(total)
+    reencrypt_progress.labels(pass_name=pass_name, count="processed").set(0)
+
+    def report(done: int) -> None:
+        reencrypt_progress.labels(pass_name=pass_name, count="processed").set(done)
+        if progress:
+            progress(done)
+
+    return report
 
 
 def _batches(queryset, batch_size: int, fields: tuple[str, ...]) -> Iterator[list[tuple]]:
@@ -124,6 +147,7 @@ def rewrap_data_keys(
     started = time.monotonic()
     report.already_current = _with_data_key().filter(master_key_fingerprint=ring.primary).count()
     pending = _with_data_key().exclude(master_key_fingerprint=ring.primary)
+    progress = _track("rewrap", pending.count(), progress)
     for rows in _batches(pending, batch_size, ("master_key_fingerprint", "data_key_wrapped")):
         if not dry_run:
             with transaction.atomic():
@@ -143,8 +167,7 @@ def rewrap_data_keys(
         else:
             report.rewrapped += len(rows)
         report.examined += len(rows)
-        if progress:
-            progress(report.examined)
+        progress(report.examined)
     report.seconds = time.monotonic() - started
     logger.info(
         "Dry run: data keys to re-wrap counted" if dry_run else "Data keys re-wrapped",
@@ -170,6 +193,7 @@ def rotate_data_keys(
         run = DataKeyRotation.objects.create()
     cutoff = run.started_at if run else timezone.now()
     pending = _with_data_key().filter(Q(data_key_rotated_at__isnull=True) | Q(data_key_rotated_at__lt=cutoff))
+    progress = _track("rotate", pending.count(), progress)
     for rows in _batches(pending, batch_size, ()):
         if not dry_run:
             with transaction.atomic():
@@ -177,8 +201,7 @@ def rotate_data_keys(
         else:
             report.rekeyed += len(rows)
         report.examined += len(rows)
-        if progress:
-            progress(report.examined)
+        progress(report.examined)
     if run is not None and not dry_run:
         run.finished_at = timezone.now()
         run.save(update_fields=["finished_at"])

@@ -1,10 +1,12 @@
 """Reads of consent data that carry a rule: what a consent's status is now."""
+import collections
 import datetime
 from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
+from prometheus_client import Counter
 
 from consentvault.db import aware_utc, fetch_one
 from consentvault.errors import InvalidInput, NotFound
@@ -17,6 +19,9 @@ from consents.models import (
     PurposeVersion,
     Subject,
 )
+
+
+consent_checks = Counter("consentvault_consent_checks_total", "Consent statuses answered, by status.", ["status"])
 
 
 @dataclass(slots=True)
@@ -123,6 +128,7 @@ def consent_status(*, subject_id: str, purpose_slug: str) -> ConsentState:
         validity_days=validity_days,
         now=timezone.now(),
     )
+    consent_checks.labels(status=status).inc()
     return ConsentState(
         subject_id=subject_id,
         purpose=slug,
@@ -166,6 +172,8 @@ def bulk_consent_status(*, purpose_slug: str, subject_ids: list[str]) -> list[Co
             now=now,
         )
         states.append(ConsentState(subject_id, purpose.slug, status, version, occurred_at, expires_at))
+    for status, count in collections.Counter(state.status for state in states).items():
+        consent_checks.labels(status=status).inc(count)
     return states
 
 

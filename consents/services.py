@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from prometheus_client import Counter
 
 from apikeys.models import ApiKey
 from consentvault.db import aware_utc, fetch_one
@@ -28,6 +29,10 @@ from consents import vault
 from consents.selectors import ConsentState, get_purpose, state_of
 
 logger = logging.getLogger(__name__)
+
+consent_events = Counter(
+    "consentvault_consent_events_total", "Consent events committed to the ledger.", ["purpose", "action"]
+)
 
 # How far ahead of the server clock a caller's occurred_at may be, to allow
 # for clock skew between the caller and us.
@@ -270,6 +275,7 @@ def record_consent(
     current = _CurrentRow(action=row[0], version=row[1], occurred_at=aware_utc(row[2]))
 
     state = state_of(subject_id=subject_id, purpose=purpose, current=current, now=now)
+    transaction.on_commit(lambda: consent_events.labels(purpose=purpose.slug, action=action).inc())
     return RecordedConsent(event=event, state=state)
 
 

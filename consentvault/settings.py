@@ -4,6 +4,7 @@ Every setting an operator may change is an environment variable (or a line in
 a ``.env`` file beside ``manage.py``). Bad values stop start-up with an
 ``ImproperlyConfigured`` error that names the variable.
 """
+import ipaddress
 import sys
 from pathlib import Path
 
@@ -68,12 +69,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_prometheus",
     "apikeys",
     "consents",
     "ops",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "ops.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -82,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "consentvault.urls"
@@ -112,7 +117,9 @@ DATABASES = {
     )
 }
 _database = DATABASES["default"]
-if _database["ENGINE"] == "django.db.backends.postgresql":
+# django-prometheus's backends subclass Django's and count queries and errors.
+_database["ENGINE"] = _database["ENGINE"].replace("django.db.backends.", "django_prometheus.db.backends.")
+if _database["ENGINE"] == "django_prometheus.db.backends.postgresql":
     _database.setdefault("OPTIONS", {})
     _database["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=2))
     _statement_timeout_ms = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=30_000)
@@ -121,7 +128,7 @@ if _database["ENGINE"] == "django.db.backends.postgresql":
     # DATABASE_CONN_MAX_AGE seconds or when the health check finds it broken.
     _database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     _database["CONN_HEALTH_CHECKS"] = True
-elif _database["ENGINE"] == "django.db.backends.sqlite3":
+elif _database["ENGINE"] == "django_prometheus.db.backends.sqlite3":
     _database.setdefault("OPTIONS", {})
     # WAL and IMMEDIATE transactions let several gunicorn workers share the
     # file without "database is locked" errors on concurrent writes.
@@ -138,7 +145,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "consentvault",
             "OPTIONS": {
@@ -152,6 +159,21 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Metrics --------------------------------------------------------------------------
+# /metrics requires Authorization: Bearer <METRICS_TOKEN> when the token is set;
+# otherwise it answers only clients in METRICS_ALLOWED_NETWORKS (comma-separated
+# CIDR blocks; the client address is read as for rate limiting).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(block.strip())
+        for block in env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+        if block.strip()
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {exc}; write CIDR blocks such as 10.0.0.0/8.") from None
+PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # --- Internationalisation and time -------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -287,6 +309,7 @@ LOGGING = {
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
+        "consentvault.access": {"level": "INFO", "propagate": True},
         # 4xx responses are the client's business; 5xx are logged as errors.
         "django.request": {"level": "ERROR", "propagate": True},
         "django.server": {"level": "WARNING", "propagate": True},

@@ -4,6 +4,8 @@ Run with ``gunicorn -c docker/gunicorn_conf.py consentvault.wsgi``.
 """
 import multiprocessing
 import os
+import shutil
+from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}")
 # Sync workers: one request at a time each. Two per core by default.
@@ -27,3 +29,22 @@ pidfile = os.environ.get("GUNICORN_PIDFILE", "var/gunicorn.pid")
 # gunicorn's control socket defaults to one path per user, shared by every
 # instance on the machine; signals and the pid file do the same job here.
 control_socket_disable = True
+
+# Prometheus multiprocess mode: every worker writes its metrics to files in this
+# folder and /metrics sums them, so a counter never goes down whichever worker
+# answers a scrape. Set before the workers import prometheus_client.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(Path("var") / "prometheus"))
+
+
+def on_starting(server):
+    """Empty the metrics folder: files left by an earlier run would be summed in."""
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """Mark a dead worker, so its live-only gauges stop counting."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -5,4 +5,5 @@ from ops import views
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("livez", views.livez, name="livez"),
+    path("metrics", views.metrics, name="metrics"),
 ]

@@ -11,7 +11,7 @@ def pytest_configure(config):
     from django.conf import settings
 
     engine = settings.DATABASES["default"]["ENGINE"]
-    if engine != "django.db.backends.postgresql":
+    if not engine.endswith(".postgresql"):
         raise pytest.UsageError(
             f"The test suite runs against PostgreSQL, but DATABASE_URL selects {engine}. "
             "Run `make test`, or set DATABASE_URL=postgres://postgres@127.0.0.1:5432/consentvault."
