@@ -239,6 +239,20 @@ if RATELIMIT_ENABLE and not DEBUG and not REDIS_URL:
         "worker's local memory and not shared. Set REDIS_URL, or DEBUG=true for a local trial."
     )
 
+# --- HTTPS and cookies (DEBUG off) -------------------------------------------------------
+# TLS ends at the proxy in front of the service. Behind a trusted proxy, its
+# X-Forwarded-Proto header tells Django the request came in over HTTPS.
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$", r"^metrics$"]  # probes and scrapers use plain HTTP
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)  # one year
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    if TRUSTED_PROXY_COUNT:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 # --- Request limits --------------------------------------------------------------
 # Bytes. JSON bodies above this are rejected with 413 before parsing.
 CONSENTVAULT_MAX_BODY_BYTES = env.int("CONSENTVAULT_MAX_BODY_BYTES", default=1024 * 1024)
