@@ -1,4 +1,5 @@
 """Probes for load balancers and orchestrators, and the Prometheus metrics endpoint."""
+import contextvars
 import hmac
 import ipaddress
 import logging
@@ -68,7 +69,13 @@ def _within_budget(futures: dict) -> dict:
 @require_GET
 def healthz(request):
     """Return the service version and whether PostgreSQL and Redis respond, with 503 if either fails."""
-    results = _within_budget({"database": _checks.submit(_database_status), "redis": _checks.submit(_redis_status)})
+    # Each check runs in a copy of this request's context, so its log lines carry the request id.
+    results = _within_budget(
+        {
+            "database": _checks.submit(contextvars.copy_context().run, _database_status),
+            "redis": _checks.submit(contextvars.copy_context().run, _redis_status),
+        }
+    )
     healthy = results["database"] == "ok" and results["redis"] in ("ok", "not_configured")
     body = {
         "status": "ok" if healthy else "error",
