@@ -125,7 +125,7 @@ def _check(request, *, group: str, value: str, rate: str) -> Usage | None:
         return None
     if usage is None:  # rate limiting disabled
         return None
-    if usage["limit"] == 0:  # django-ratelimit's sign that the cache did not answer
+    if usage["limit"] == 0:  # django-ratelimit's sign that the cache returned no count
         rate_limit_bypasses.inc()
         _bypass_log.report(RuntimeError("the cache returned no count"))
         return None

@@ -162,7 +162,7 @@ else:
 
 # --- Metrics --------------------------------------------------------------------------
 # /metrics requires Authorization: Bearer <METRICS_TOKEN> when the token is set;
-# otherwise it answers only clients in METRICS_ALLOWED_NETWORKS (comma-separated
+# otherwise it serves only clients in METRICS_ALLOWED_NETWORKS (comma-separated
 # CIDR blocks; the client address is read as for rate limiting).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 try:
@@ -240,8 +240,8 @@ if RATELIMIT_ENABLE and not DEBUG and not REDIS_URL:
     )
 
 # --- HTTPS and cookies (DEBUG off) -------------------------------------------------------
-# TLS ends at the proxy in front of the service. Behind a trusted proxy, its
-# X-Forwarded-Proto header tells Django the request came in over HTTPS.
+# TLS ends at the proxy in front of the service. Behind a trusted proxy, Django
+# reads its X-Forwarded-Proto header to learn whether the request used HTTPS.
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$", r"^metrics$"]  # probes and scrapers use plain HTTP

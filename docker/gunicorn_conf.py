@@ -26,13 +26,13 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 preload_app = False
 # The master's PID, for `kill -HUP "$(cat var/gunicorn.pid)"`.
 pidfile = os.environ.get("GUNICORN_PIDFILE", "var/gunicorn.pid")
-# gunicorn's control socket defaults to one path per user, shared by every
-# instance on the machine; signals and the pid file do the same job here.
+# gunicorn's control socket defaults to one path per user, which every instance
+# on the machine shares. Signals and the pid file do the same job here.
 control_socket_disable = True
 
 # Prometheus multiprocess mode: every worker writes its metrics to files in this
 # folder and /metrics sums them, so a counter never goes down whichever worker
-# answers a scrape. Set before the workers import prometheus_client.
+# serves a scrape. Set before the workers import prometheus_client.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(Path("var") / "prometheus"))
 
 

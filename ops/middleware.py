@@ -13,7 +13,7 @@ _ACCEPTED_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class RequestLogMiddleware:
-    """Give each request an id and log it once it is answered.
+    """Give each request an id and log it once the response is ready.
 
     A caller's ``X-Request-ID`` of 1 to 128 letters, digits and ``._:-`` is
     kept; otherwise one is generated. The id is returned in the response

@@ -20,11 +20,11 @@ from consentvault.errors import problem_body
 logger = logging.getLogger(__name__)
 
 # Seconds each dependency check may take. Both run in parallel, so /healthz
-# answers within this budget (plus a few milliseconds) even when PostgreSQL or
+# responds within this budget (plus a few milliseconds) even when PostgreSQL or
 # Redis hangs or drops packets.
 CHECK_BUDGET_SECONDS = 1.5
-# Two threads per worker process, so a hung check cannot block the next probe's
-# other check. A check that hangs holds its thread until the driver gives up.
+# Threads per worker process. A check that hangs holds its thread until the
+# driver gives up; while all four are held, later checks time out and report error.
 _checks = ThreadPoolExecutor(max_workers=4, thread_name_prefix="healthz")
 
 
@@ -109,7 +109,7 @@ def metrics(request):
     """Serve Prometheus metrics, summed over every gunicorn worker in multiprocess mode.
 
     With METRICS_TOKEN set, a matching ``Authorization: Bearer`` header is
-    required; otherwise only clients in METRICS_ALLOWED_NETWORKS are answered.
+    required; otherwise only clients in METRICS_ALLOWED_NETWORKS are served.
     """
     if not _metrics_allowed(request):
         status = 401 if settings.METRICS_TOKEN else 403
