@@ -220,7 +220,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default="consentvault_bench", help="PostgreSQL database to (re)use")
     parser.add_argument("--reload", action="store_true", help="rebuild the data set even if it exists")
-    parser.add_argument("--seconds", type=int, default=20, help="duration of each wrk run, in seconds")
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run, in seconds")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="times each scenario runs, interleaved with the others; the median run is reported",
+    )
     parser.add_argument("--connections", type=int, default=8, help="concurrent wrk connections")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--bulk-requests", type=int, default=30, help="sequential 10,000-id checks")
@@ -252,12 +258,20 @@ def main() -> None:
         wait_until_up(arguments.port)
         with tempfile.TemporaryDirectory() as folder:
             common = LUA_COMMON.format(key=key, purposes=", ".join(f'"{slug}"' for slug in PURPOSES))
+            scripts = {}
             for name, body in LUA_SCRIPTS.items():
-                script = Path(folder) / f"{name}.lua"
-                script.write_text(common + body.format(first_subject=first_subject))
-                run_wrk(script, arguments.port, 3, arguments.connections)  # warm-up
-                results[name] = run_wrk(script, arguments.port, arguments.seconds, arguments.connections)
-                print(f"{name}: {results[name]}")
+                scripts[name] = Path(folder) / f"{name}.lua"
+                scripts[name].write_text(common + body.format(first_subject=first_subject))
+                run_wrk(scripts[name], arguments.port, 3, arguments.connections)  # warm-up
+            # Interleaving the rounds spreads the machine's own slow and fast
+            # periods over every scenario, which keeps their ratios stable.
+            runs = {name: [] for name in scripts}
+            for round_number in range(1, arguments.rounds + 1):
+                for name, script in scripts.items():
+                    runs[name].append(run_wrk(script, arguments.port, arguments.seconds, arguments.connections))
+                    print(f"round {round_number} {name}: {runs[name][-1]}")
+            for name, measured in runs.items():
+                results[name] = sorted(measured, key=lambda run: run["requests_per_second"])[len(measured) // 2]
         results["bulk"] = run_bulk(arguments.port, key, arguments.bulk_requests)
         print(f"bulk: {results['bulk']}")
     finally:
@@ -271,8 +285,8 @@ def report(results: dict, arguments) -> None:
     bare = results["bare"]["requests_per_second"]
     lines = [
         f"Run {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC on {machine_description()}; "
-        f"gunicorn {arguments.workers} sync workers, wrk -t2 -c{arguments.connections} for {arguments.seconds} s each, "
-        "PostgreSQL and Redis on the same machine.",
+        f"gunicorn {arguments.workers} sync workers, wrk -t2 -c{arguments.connections}, {arguments.seconds} s per run, "
+        f"median of {arguments.rounds} interleaved runs per scenario, PostgreSQL and Redis on the same machine.",
         "",
         "| scenario | requests/s | share of bare view | p50 (ms) | p99 (ms) | non-2xx |",
         "|---|---:|---:|---:|---:|---:|",
