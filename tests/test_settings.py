@@ -128,3 +128,45 @@ def test_generate_key_runs_without_keys():
 
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.strip()) == 44
+
+
+def test_percent_encoded_database_password():
+    url = "postgres://consentvault:p%40ss%3Aw%2Fo%23rd@db.example:5432/consentvault"
+    env = dict(os.environ, CONSENTVAULT_ENV_FILE="", DJANGO_SETTINGS_MODULE="consentvault.settings", DATABASE_URL=url)
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.DATABASES['default']['PASSWORD'])"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "p@ss:w/o#rd"
+
+
+def test_wsgi_import_opens_no_connection():
+    # Nothing listens on port 1: any connection attempt at import time would fail.
+    env = dict(
+        os.environ,
+        CONSENTVAULT_ENV_FILE="",
+        DJANGO_SETTINGS_MODULE="consentvault.settings",
+        DATABASE_URL="postgres://postgres@127.0.0.1:1/nowhere",
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from consentvault.wsgi import application; from django.db import connection; "
+            "print('connected' if connection.connection else 'no connection')",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "no connection"
