@@ -9,8 +9,10 @@ PORT ?= 8000
 export PORT
 
 # The test stack: the local PostgreSQL and Redis unless the caller says otherwise.
-TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/consentvault)
-TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
+# Not DATABASE_URL and REDIS_URL: the suite clears its cache keys, and should
+# never touch the service's own data.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/consentvault
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: run test install install-dev bench fuzz clean
 

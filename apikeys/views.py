@@ -100,7 +100,7 @@ class ApiKeyAdminViewSet(ApiViewSet):
 
     @extend_schema(
         parameters=[RevokeApiKeyQuery],
-        responses=ApiKeyResponse,
+        responses={200: ApiKeyResponse},
         summary="Revoke an API key; the row is kept for the audit trail",
     )
     def destroy(self, request, id=None):

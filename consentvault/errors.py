@@ -62,6 +62,18 @@ class Unprocessable(DomainError):
     code = "unprocessable"
 
 
+class RateLimited(exceptions.APIException):
+    """Over a rate limit; ``wait`` (seconds) becomes the Retry-After header."""
+
+    status_code = 429
+    default_code = "rate_limited"
+    default_detail = "Too many requests."
+
+    def __init__(self, *, wait: int):
+        super().__init__(f"Too many requests; retry in {wait} seconds.")
+        self.wait = wait
+
+
 class PayloadTooLarge(exceptions.APIException):
     status_code = 413
     default_code = "payload_too_large"

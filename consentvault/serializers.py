@@ -40,7 +40,7 @@ class StrictCharField(serializers.CharField):
         if not any(isinstance(validator, RegexValidator) for validator in self.validators):
             # Documents in the OpenAPI schema that NUL is rejected (DRF's own
             # ProhibitNullCharactersValidator enforces it).
-            self.validators.append(RegexValidator(r"^[^\x00]*$", "Null characters are not allowed."))
+            self.validators.append(RegexValidator(r"^[^\x00]+$", "Null characters are not allowed."))
 
     def to_internal_value(self, data):
         if not isinstance(data, str):

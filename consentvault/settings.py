@@ -27,6 +27,9 @@ if _env_file and Path(_env_file).is_file():
     environ.Env.read_env(_env_file)
 
 DEBUG = env.bool("DEBUG", default=False)
+# `manage.py generate_key` makes the first keys of a new installation, so it
+# runs before anything else is configured: the checks below skip it.
+KEY_GENERATION_ONLY = sys.argv[1:2] == ["generate_key"]
 
 
 def _secret_key_problem(value: str) -> str | None:
@@ -47,7 +50,7 @@ def _secret_key_problem(value: str) -> str | None:
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 _problem = _secret_key_problem(SECRET_KEY)
-if _problem and not DEBUG:
+if _problem and not DEBUG and not KEY_GENERATION_ONLY:
     raise ImproperlyConfigured(
         f"SECRET_KEY {_problem}. Set SECRET_KEY to a random string of at least 50 "
         "characters, for example the output of "
@@ -57,7 +60,9 @@ if _problem:
     # DEBUG only: a per-process key, so sessions do not survive a restart.
     SECRET_KEY = get_random_secret_key()
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+# Loopback names are always allowed, so health probes run inside a container
+# or on the host reach the service whatever ALLOWED_HOSTS lists.
+ALLOWED_HOSTS = [*env.list("ALLOWED_HOSTS", default=[]), "127.0.0.1", "localhost", "[::1]"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -147,7 +152,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "consentvault",
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="consentvault"),
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 # Seconds. Short, so a Redis that drops packets delays a
@@ -197,9 +202,7 @@ WHITENOISE_USE_FINDERS = True
 # data keys and every one unwraps. CONSENTVAULT_BLIND_INDEX_KEY: the HMAC key of
 # the lookup indexes, never rotated with the master keys. Both are checked here,
 # so the server and every manage.py command refuse to start with a bad value.
-# `manage.py generate_key` is the one command that runs without keys, since it
-# makes them.
-if sys.argv[1:2] == ["generate_key"]:
+if KEY_GENERATION_ONLY:
     CONSENTVAULT_KEYRING = CONSENTVAULT_BLIND_INDEX_KEY = None
 else:
     try:
@@ -233,7 +236,7 @@ CONSENTVAULT_RATE_ANON = _rates["CONSENTVAULT_RATE_ANON"]
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 if TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0 or more (got {TRUSTED_PROXY_COUNT}).")
-if RATELIMIT_ENABLE and not DEBUG and not REDIS_URL:
+if RATELIMIT_ENABLE and not DEBUG and not REDIS_URL and not KEY_GENERATION_ONLY:
     raise ImproperlyConfigured(
         "REDIS_URL is not set, but DEBUG is off and rate limiting is on: limits would be counted in each "
         "worker's local memory and not shared. Set REDIS_URL, or DEBUG=true for a local trial."
@@ -318,6 +321,9 @@ LOGGING = {
     "formatters": {
         "json": {"()": "ops.jsonlog.JsonFormatter"},
     },
+    "filters": {
+        "redact_paths": {"()": "ops.jsonlog.RedactDjangoRequestPaths"},
+    },
     "handlers": {
         "stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
     },
@@ -325,7 +331,10 @@ LOGGING = {
     "loggers": {
         "consentvault.access": {"level": "INFO", "propagate": True},
         # 4xx responses are the client's business; 5xx are logged as errors.
-        "django.request": {"level": "ERROR", "propagate": True},
+        "django.request": {"level": "ERROR", "propagate": True, "filters": ["redact_paths"]},
         "django.server": {"level": "WARNING", "propagate": True},
+        # A request with a Host outside ALLOWED_HOSTS gets a 400 and its access
+        # line; Django's own error line with a traceback for each is only noise.
+        "django.security.DisallowedHost": {"level": "CRITICAL", "propagate": True},
     },
 }

@@ -2,6 +2,7 @@
 from rest_framework import exceptions, viewsets
 
 from apikeys import ratelimit
+from consentvault.errors import RateLimited
 
 
 class ApiViewSet(viewsets.ViewSet):
@@ -41,8 +42,7 @@ class ApiViewSet(viewsets.ViewSet):
     def _apply_limit(self, usage: ratelimit.Usage | None) -> None:
         self.rate_limit_usage = usage
         if usage is not None and usage.exceeded:
-            wait = max(usage.reset_seconds, 1)
-            raise exceptions.Throttled(wait=wait, detail=f"Too many requests; retry in {wait} seconds.")
+            raise RateLimited(wait=max(usage.reset_seconds, 1))
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -13,6 +13,30 @@ _STANDARD_ATTRIBUTES = frozenset(
 )
 
 
+class RedactDjangoRequestPaths(logging.Filter):
+    """Keep raw URL paths, which may contain a caller's subject id, out of Django's own log lines.
+
+    django.request logs "<reason>: <path>" for each 4xx and 5xx with the
+    request object attached. The path is replaced, the request object dropped,
+    and 503s (the health probe reporting a failing dependency, which it logs
+    itself) are left out.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("django.request"):
+            return True
+        if getattr(record, "status_code", None) == 503:
+            return False
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                "[path]" if isinstance(argument, str) and argument.startswith("/") else argument
+                for argument in record.args
+            )
+        if hasattr(record, "request"):
+            record.request = "[redacted]"
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """Format a record as JSON with a lowercase ``level`` field.
 

@@ -20,11 +20,17 @@ def pytest_configure(config):
         raise pytest.UsageError("The test suite runs against Redis; set REDIS_URL=redis://127.0.0.1:6379/15.")
 
 
+def _clear_own_keys():
+    # delete_pattern removes only keys under CACHE_KEY_PREFIX; clear() would
+    # empty the whole Redis database.
+    cache.delete_pattern("*")
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    cache.clear()
+    _clear_own_keys()
     yield
-    cache.clear()
+    _clear_own_keys()
 
 
 def client_for(secret: str | None) -> APIClient:

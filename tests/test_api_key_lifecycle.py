@@ -183,3 +183,15 @@ def test_create_command_with_expiry_and_rates():
     assert output.strip().splitlines()[-1].startswith(f"cv_{key.prefix}_")
     with pytest.raises(CommandError, match="--rate-write"):
         run("create_api_key", "--name", "b", "--scope", "write", "--rate-write", "lots")
+
+
+def test_past_expiry_rejected(admin, writer_key):
+    past = (timezone.now() - datetime.timedelta(minutes=1)).isoformat()
+
+    created = admin.post("/v1/admin/api-keys", {"name": "x", "scopes": ["read"], "expires_at": past}, format="json")
+    updated = admin.patch(f"/v1/admin/api-keys/{writer_key.api_key.id}", {"expires_at": past}, format="json")
+
+    assert created.status_code == 400
+    assert created.json()["errors"][0]["field"] == "expires_at"
+    assert updated.status_code == 400
+    assert ApiKey.objects.get(pk=writer_key.api_key.id).expires_at is None

@@ -265,3 +265,31 @@ def test_metrics_monotonic_across_workers(tmp_path, reader_key, marketing):
 
     assert counts == sorted(counts)
     assert counts[-1] >= 40
+
+
+def test_django_error_lines_hide_paths(captured_logs, anonymous, privacy, settings):
+    from consents.crypto import generate_key, parse_master_keys
+
+    privacy.post("/v1/subjects", {"subject_id": "jane.doe@example.com", "email": "x@example.com"}, format="json")
+    settings.CONSENTVAULT_KEYRING = parse_master_keys(generate_key())  # the data can no longer be decrypted
+    assert privacy.get("/v1/subjects/jane.doe@example.com").status_code == 500
+    anonymous.get("/v1/subjects/jane.doe@example.com/consents", HTTP_HOST="evil.example")
+
+    text = captured_logs.getvalue()
+    assert "Internal Server Error: [path]" in text
+    assert "jane.doe" not in text
+
+
+def test_loopback_host_always_allowed(anonymous, settings):
+    settings.ALLOWED_HOSTS = ["consentvault.example.com", "127.0.0.1", "localhost", "[::1]"]
+
+    assert anonymous.get("/livez", HTTP_HOST="127.0.0.1:8000").status_code == 200
+    assert anonymous.get("/livez", HTTP_HOST="other.example").status_code == 400
+
+
+def test_settings_add_loopback_hosts():
+    result = run_manage("shell", "-c", "from django.conf import settings; print(settings.ALLOWED_HOSTS)",
+                        ALLOWED_HOSTS="consentvault.example.com")
+
+    assert result.returncode == 0, result.stderr
+    assert "'consentvault.example.com', '127.0.0.1', 'localhost', '[::1]'" in result.stdout

@@ -30,6 +30,7 @@ def test_twelve_requests_seven_rejected(limited_key, marketing):
     assert int(rejected["Retry-After"]) >= 1
     assert rejected["Content-Type"] == "application/problem+json"
     assert rejected.json()["code"] == "rate_limited"
+    assert rejected.json()["detail"] == f"Too many requests; retry in {rejected['Retry-After']} seconds."
     assert rejected["RateLimit-Remaining"] == "0"
 
 

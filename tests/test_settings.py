@@ -119,8 +119,9 @@ def test_manage_command_checks_keys():
     assert "CONSENTVAULT_MASTER_KEYS: entry 1 of 1" in result.stderr
 
 
-def test_generate_key_runs_without_keys():
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CONSENTVAULT_")}
+def test_generate_key_runs_without_configuration():
+    unset = ("SECRET_KEY", "REDIS_URL", "DEBUG", "DATABASE_URL")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CONSENTVAULT_") and key not in unset}
     env.update(CONSENTVAULT_ENV_FILE="", DJANGO_SETTINGS_MODULE="consentvault.settings")
     result = subprocess.run(
         [sys.executable, "manage.py", "generate_key"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
