@@ -1,6 +1,5 @@
 """Request parsing and response shapes of the API-key admin endpoints."""
 from django.core.validators import RegexValidator
-from django.utils import timezone
 from rest_framework import serializers
 
 from apikeys.models import Scope
@@ -44,16 +43,10 @@ class RateField(StrictCharField):
         return value
 
 
-def validate_future(value):
-    if value is not None and value <= timezone.now():
-        raise serializers.ValidationError("Must be in the future; to stop a key now, set active to false.")
-    return value
-
-
 class CreateApiKeyRequest(StrictSerializer):
     name = StrictCharField(max_length=100)
     scopes = ScopeListField()
-    expires_at = AwareDateTimeField(required=False, allow_null=True, default=None, validators=[validate_future])
+    expires_at = AwareDateTimeField(required=False, allow_null=True, default=None, help_text="Must lie in the future.")
     rate_limit_read = RateField(required=False, default=None, help_text="Overrides CONSENTVAULT_RATE_READ.")
     rate_limit_write = RateField(required=False, default=None, help_text="Overrides CONSENTVAULT_RATE_WRITE.")
 
@@ -64,7 +57,7 @@ class UpdateApiKeyRequest(StrictSerializer):
     name = StrictCharField(max_length=100, required=False)
     scopes = ScopeListField(required=False)
     active = StrictBooleanField(required=False, help_text="false revokes the key from the next request on.")
-    expires_at = AwareDateTimeField(required=False, allow_null=True, validators=[validate_future])
+    expires_at = AwareDateTimeField(required=False, allow_null=True, help_text="Must lie in the future.")
     rate_limit_read = RateField(required=False, help_text="Overrides CONSENTVAULT_RATE_READ; null removes it.")
     rate_limit_write = RateField(required=False, help_text="Overrides CONSENTVAULT_RATE_WRITE; null removes it.")
     revoked_reason = StrictCharField(

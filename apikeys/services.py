@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apikeys.models import ApiKey, ApiKeyEvent, Scope
 from apikeys.rates import parse_rate
+from consentvault.errors import Unprocessable
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,15 @@ def validate_scopes(scopes) -> list[str]:
     return sorted(set(scopes), key=Scope.values.index)
 
 
+def _check_expiry(expires_at: datetime.datetime | None) -> None:
+    if expires_at is not None and expires_at <= timezone.now():
+        raise Unprocessable(
+            "expires_at must lie in the future; to stop a key now, set active to false.",
+            field="expires_at",
+            code="in_past",
+        )
+
+
 def _record(api_key: ApiKey, action: str, actor: str, changes: dict | None = None) -> None:
     ApiKeyEvent.objects.create(api_key=api_key, action=action, actor=actor, changes=changes or {})
 
@@ -67,6 +77,7 @@ def create_api_key(
 ) -> IssuedKey:
     """Create a key and return it with its secret, which is not stored anywhere."""
     scopes = validate_scopes(scopes)
+    _check_expiry(expires_at)
     for rate in (rate_limit_read, rate_limit_write):
         if rate is not None:
             parse_rate(rate)
@@ -102,6 +113,8 @@ def update_api_key(*, api_key: ApiKey, changes: dict, actor: str) -> ApiKey:
     unknown = set(changes) - set(UPDATABLE_FIELDS)
     if unknown:
         raise ValueError(f"cannot change {', '.join(sorted(unknown))}")
+    if "expires_at" in changes:
+        _check_expiry(changes["expires_at"])
     with transaction.atomic():
         api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
         changed = {}

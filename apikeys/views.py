@@ -2,7 +2,7 @@
 import datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -63,7 +63,7 @@ class ApiKeyAdminViewSet(ApiViewSet):
 
     @extend_schema(
         request=CreateApiKeyRequest,
-        responses={201: ApiKeyWithSecretResponse},
+        responses={201: ApiKeyWithSecretResponse, 422: OpenApiResponse(description="expires_at is in the past.")},
         summary="Create an API key; the secret is in this response only",
     )
     def create(self, request):
@@ -78,7 +78,7 @@ class ApiKeyAdminViewSet(ApiViewSet):
 
     @extend_schema(
         request=UpdateApiKeyRequest,
-        responses=ApiKeyResponse,
+        responses={200: ApiKeyResponse, 422: OpenApiResponse(description="expires_at is in the past.")},
         summary="Change an API key; {\"active\": false} revokes it at once",
         description="PUT and PATCH both change only the fields sent.",
     )
@@ -91,7 +91,7 @@ class ApiKeyAdminViewSet(ApiViewSet):
 
     @extend_schema(
         request=UpdateApiKeyRequest,
-        responses=ApiKeyResponse,
+        responses={200: ApiKeyResponse, 422: OpenApiResponse(description="expires_at is in the past.")},
         summary="Change an API key; {\"active\": false} revokes it at once",
     )
     def partial_update(self, request, id=None):

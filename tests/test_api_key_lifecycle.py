@@ -191,7 +191,8 @@ def test_past_expiry_rejected(admin, writer_key):
     created = admin.post("/v1/admin/api-keys", {"name": "x", "scopes": ["read"], "expires_at": past}, format="json")
     updated = admin.patch(f"/v1/admin/api-keys/{writer_key.api_key.id}", {"expires_at": past}, format="json")
 
-    assert created.status_code == 400
+    assert created.status_code == 422
+    assert created.json()["code"] == "in_past"
     assert created.json()["errors"][0]["field"] == "expires_at"
-    assert updated.status_code == 400
+    assert updated.status_code == 422
     assert ApiKey.objects.get(pk=writer_key.api_key.id).expires_at is None
