@@ -173,7 +173,11 @@ def parse_wrk(output: str) -> dict:
 
 
 def run_wrk(script: Path, port: int, seconds: int, connections: int) -> dict:
-    command = ["wrk", "--latency", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script), f"http://127.0.0.1:{port}"]
+    threads = min(2, connections)
+    command = [
+        "wrk", "--latency", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(script),
+        f"http://127.0.0.1:{port}",
+    ]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return parse_wrk(output)
 
@@ -272,6 +276,15 @@ def main() -> None:
                     print(f"round {round_number} {name}: {runs[name][-1]}")
             for name, measured in runs.items():
                 results[name] = sorted(measured, key=lambda run: run["requests_per_second"])[len(measured) // 2]
+            # One connection: the time a single request takes, with no queueing
+            # and no other request competing for the CPU.
+            single = {"open_check": [], "check": []}
+            for round_number in range(1, arguments.rounds + 1):
+                for name in single:
+                    single[name].append(run_wrk(scripts[name], arguments.port, arguments.seconds, 1))
+                    print(f"round {round_number} {name}, one connection: {single[name][-1]}")
+            for name, measured in single.items():
+                results[f"{name}_single"] = sorted(measured, key=lambda run: run["requests_per_second"])[len(measured) // 2]
         results["bulk"] = run_bulk(arguments.port, key, arguments.bulk_requests)
         print(f"bulk: {results['bulk']}")
     finally:
@@ -304,9 +317,15 @@ def report(results: dict, arguments) -> None:
             f"{row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['non_2xx']} |"
         )
     cost = 1 - results["check"]["requests_per_second"] / results["open_check"]["requests_per_second"]
+    single_with, single_without = results["check_single"], results["open_check_single"]
+    single_cost = 1 - single_with["requests_per_second"] / single_without["requests_per_second"]
     lines += [
         "",
-        f"Authentication and rate limiting cost {cost:.0%} of the single check's throughput "
+        "Authentication and rate limiting, as a share of a single check's time:",
+        f"- one connection at a time: {single_cost:.0%} "
+        f"({1000 / single_without['requests_per_second']:.2f} → {1000 / single_with['requests_per_second']:.2f} ms "
+        f"per request; p50 {single_without['p50_ms']:.2f} → {single_with['p50_ms']:.2f} ms);",
+        f"- under saturation, {arguments.connections} connections: {cost:.0%} of the throughput "
         f"(p50 {results['open_check']['p50_ms']:.1f} → {results['check']['p50_ms']:.1f} ms).",
     ]
     bulk = results["bulk"]

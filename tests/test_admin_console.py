@@ -1,0 +1,73 @@
+"""The Django admin's views of the ledger: viewable, never changeable, superusers included."""
+import pytest
+from django.contrib.auth import get_user_model
+
+from consents.models import ConsentEvent, CurrentConsent, PurposeVersion
+from tests.conftest import post_consent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(client):
+    user = get_user_model().objects.create_superuser("root", "root@example.com", "a-long-test-password")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def event(writer, marketing):
+    post_consent(writer, subject_id="s1", purpose="marketing-email", action="granted")
+    return ConsentEvent.objects.get()
+
+
+def test_ledger_lists_render(staff, event, django_assert_max_num_queries):
+    with django_assert_max_num_queries(12):
+        events = staff.get("/admin/consents/consentevent/")
+    current = staff.get("/admin/consents/currentconsent/")
+
+    assert events.status_code == 200
+    assert str(event.event_id) in events.content.decode()
+    assert current.status_code == 200
+
+
+def test_ledger_cannot_be_changed(staff, event):
+    add = staff.get("/admin/consents/consentevent/add/")
+    change = staff.post(f"/admin/consents/consentevent/{event.pk}/change/", {"action": "withdrawn"})
+    delete = staff.post(f"/admin/consents/consentevent/{event.pk}/delete/", {"post": "yes"})
+    bulk = staff.post(
+        "/admin/consents/consentevent/", {"action": "delete_selected", "_selected_action": [event.pk], "post": "yes"}
+    )
+    current_delete = staff.post(
+        f"/admin/consents/currentconsent/{CurrentConsent.objects.get().pk}/delete/", {"post": "yes"}
+    )
+
+    assert add.status_code == 403
+    assert change.status_code == 403
+    assert delete.status_code == 403
+    assert bulk.status_code in (200, 302)
+    assert current_delete.status_code == 403
+    assert ConsentEvent.objects.get().action == "granted"
+    assert CurrentConsent.objects.count() == 1
+
+
+def test_change_page_is_read_only(staff, event):
+    page = staff.get(f"/admin/consents/consentevent/{event.pk}/change/")
+
+    assert page.status_code == 200
+    assert 'name="action"' not in page.content.decode()
+    assert "delete_selected" not in staff.get("/admin/consents/consentevent/").content.decode()
+
+
+def test_purpose_versions_read_only(staff, marketing):
+    page = staff.get(f"/admin/consents/purpose/{marketing.pk}/change/")
+    staff.post(
+        f"/admin/consents/purpose/{marketing.pk}/change/",
+        {"title": "Renamed", "description": "", "legal_basis": "consent", "validity_days": "365",
+         "versions-TOTAL_FORMS": "1", "versions-INITIAL_FORMS": "1", "versions-0-id": PurposeVersion.objects.get().pk,
+         "versions-0-text": "rewritten"},
+    )
+
+    assert page.status_code == 200
+    assert PurposeVersion.objects.get().text == "We would like to email you offers."
+    assert staff.get("/admin/consents/purpose/add/").status_code == 403
