@@ -152,3 +152,14 @@ def check_api_key(request, api_key: ApiKey) -> Usage | None:
 def check_anonymous(request) -> Usage | None:
     """Count a request without a valid key against its client IP's limit."""
     return _check(request, group="anonymous", value=client_ip(request), rate=settings.CONSENTVAULT_RATE_ANON)
+
+
+def check_admin_login(request) -> list[Usage]:
+    """Count a login attempt to the Django admin, per client IP and per user name submitted."""
+    rate = settings.CONSENTVAULT_RATE_ADMIN_LOGIN
+    username = request.POST.get("username", "")[:150].casefold()
+    usages = [
+        _check(request, group="admin-login-ip", value=client_ip(request), rate=rate),
+        _check(request, group="admin-login-user", value=username, rate=rate),
+    ]
+    return [usage for usage in usages if usage is not None]

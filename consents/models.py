@@ -119,6 +119,13 @@ class Subject(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    class Meta:
+        permissions = [
+            ("view_personal_data", "Can view personal data (reveal identifiers and evidence)"),
+            ("export_subject", "Can export everything held about a subject"),
+            ("erase_subject", "Can erase a subject"),
+        ]
+
     def __str__(self) -> str:
         return self.subject_id
 

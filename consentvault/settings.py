@@ -222,6 +222,7 @@ for _name, _default in (
     ("CONSENTVAULT_RATE_READ", "1200/m"),  # per API key, GET requests
     ("CONSENTVAULT_RATE_WRITE", "600/m"),  # per API key, other methods
     ("CONSENTVAULT_RATE_ANON", "60/m"),  # per client IP, requests without a valid key
+    ("CONSENTVAULT_RATE_ADMIN_LOGIN", "10/m"),  # admin login attempts, per client IP and per user name
 ):
     _rates[_name] = env.str(_name, default=_default)
     try:
@@ -231,6 +232,7 @@ for _name, _default in (
 CONSENTVAULT_RATE_READ = _rates["CONSENTVAULT_RATE_READ"]
 CONSENTVAULT_RATE_WRITE = _rates["CONSENTVAULT_RATE_WRITE"]
 CONSENTVAULT_RATE_ANON = _rates["CONSENTVAULT_RATE_ANON"]
+CONSENTVAULT_RATE_ADMIN_LOGIN = _rates["CONSENTVAULT_RATE_ADMIN_LOGIN"]
 # How many proxies in front of the service append to X-Forwarded-For. 0: the
 # header is ignored and the socket address is the client's.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from apikeys.views import ApiKeyAdminViewSet
+from consentvault.admin_login import rate_limited_login
 from consentvault.errors import not_found
 from consents.subject_views import SubjectViewSet
 from consents.views import AdminPurposeViewSet, ConsentViewSet, PurposeViewSet
@@ -19,6 +20,7 @@ urlpatterns = [
     path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("v1/", include(router.urls)),
+    path("admin/login/", rate_limited_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("", include("ops.urls")),
     # Last: any other path gets the JSON 404, in debug mode too (where Django

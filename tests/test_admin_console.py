@@ -71,3 +71,42 @@ def test_purpose_versions_read_only(staff, marketing):
     assert page.status_code == 200
     assert PurposeVersion.objects.get().text == "We would like to email you offers."
     assert staff.get("/admin/consents/purpose/add/").status_code == 403
+
+
+def test_staff_groups_exist():
+    from django.contrib.auth.models import Group
+
+    officer = set(Group.objects.get(name="Privacy officer").permissions.values_list("codename", flat=True))
+    support = set(Group.objects.get(name="Support (read-only)").permissions.values_list("codename", flat=True))
+
+    assert {"view_personal_data", "export_subject", "erase_subject", "change_apikey", "view_consentevent"} <= officer
+    assert "view_consentevent" in support
+    assert not support & {"view_personal_data", "export_subject", "erase_subject", "change_apikey", "view_apikey"}
+    assert not any(codename.startswith(("add_", "change_", "delete_")) for codename in support)
+
+
+def test_support_user_cannot_change_keys(client, writer_key):
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user("helpdesk", password="a-long-test-password", is_staff=True)
+    user.groups.add(Group.objects.get(name="Support (read-only)"))
+    client.force_login(user)
+
+    assert client.get("/admin/consents/consentevent/").status_code == 200
+    assert client.get("/admin/apikeys/apikey/").status_code == 403
+    assert client.get(f"/admin/apikeys/apikey/{writer_key.api_key.pk}/change/").status_code == 403
+
+
+def test_admin_login_rate_limited(client, settings):
+    settings.CONSENTVAULT_RATE_ADMIN_LOGIN = "3/m"
+    form = {"username": "root", "password": "wrong"}
+
+    per_ip = [client.post("/admin/login/", form, REMOTE_ADDR="198.51.100.1").status_code for _ in range(4)]
+    same_user_other_ip = client.post("/admin/login/", form, REMOTE_ADDR="198.51.100.2")
+    other_user = client.post("/admin/login/", {**form, "username": "alice"}, REMOTE_ADDR="198.51.100.3")
+
+    assert per_ip == [200, 200, 200, 429]
+    assert same_user_other_ip.status_code == 429
+    assert int(same_user_other_ip["Retry-After"]) >= 1
+    assert other_user.status_code == 200
+    assert client.get("/admin/login/").status_code == 200
