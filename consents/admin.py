@@ -86,3 +86,4 @@ class CurrentConsentAdmin(ReadOnlyAdmin):
     list_select_related = ("purpose",)
     fields = ("subject", "purpose", "action", "version", "occurred_at", "event", "updated_at")
     readonly_fields = fields
+from consents import admin_subjects  # noqa: E402,F401  (registers subjects and the audit log)

@@ -266,3 +266,18 @@ class DataKeyRotation(models.Model):
 
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+
+class StaffAction(models.Model):
+    """A staff member's action on personal data in the admin: the console's audit log."""
+
+    class Kind(models.TextChoices):
+        REVEAL = "reveal", "Revealed identifiers"
+
+    actor = models.CharField(max_length=150, help_text="The staff member's user name.")
+    action = models.CharField(max_length=16, choices=Kind.choices)
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]

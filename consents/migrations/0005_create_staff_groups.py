@@ -1,7 +1,7 @@
 """Create the two staff groups of the Django admin, with their permissions.
 
-"Privacy officer" may view everything, reveal, export and erase personal data,
-change purposes and manage API keys. "Support (read-only)" may view purposes,
+"Privacy officer" may view everything, the staff audit log included, reveal,
+export and erase personal data, change purposes and manage API keys. "Support (read-only)" may view purposes,
 subjects (identifiers masked) and the ledger, and nothing else. Reversing the
 migration deletes both groups.
 """
@@ -24,6 +24,7 @@ GROUP_PERMISSIONS = {
     PRIVACY_OFFICER: VIEW_ALL
     + [
         ("consents", "change_purpose"),
+        ("consents", "view_staffaction"),
         ("consents", "view_personal_data"),
         ("consents", "export_subject"),
         ("consents", "erase_subject"),
@@ -58,7 +59,7 @@ def delete_groups(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("consents", "0003_add_staff_permissions"),
+        ("consents", "0004_add_staff_audit_log"),
         ("apikeys", "0002_add_key_lifecycle_and_audit"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
