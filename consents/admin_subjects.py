@@ -1,16 +1,28 @@
-"""The staff console's subjects: found through the blind index, identifiers masked, reveals audited."""
+"""The staff console's subjects: found through the blind index, identifiers masked.
+
+Revealing, exporting and erasing each need their own permission, ask for
+confirmation first, and are recorded in the staff audit log.
+"""
+import json
+
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html_join
 
 from consents import vault
 from consents.identifiers import InvalidIdentifier, normalize_email, normalize_phone
 from consents.models import ConsentEvent, CurrentConsent, StaffAction, Subject
+from consents.serializers import export_to_dict
+from consents.subject_selectors import export_subject
+from consents.subject_services import erase_subject
 
 REVEAL_PERMISSION = "consents.view_personal_data"
+EXPORT_PERMISSION = "consents.export_subject"
+ERASE_PERMISSION = "consents.erase_subject"
 
 
 def mask_email(email: str | None) -> str:
@@ -98,20 +110,83 @@ class SubjectAdmin(admin.ModelAdmin):
     def masked_phone(self, subject):
         return mask_phone(decrypted_identifiers(subject)[1])
 
-    @admin.display(description="Identifiers")
+    @admin.display(description="Personal data")
     def reveal_link(self, subject):
         if subject.erased_at is not None:
             return "erased"
-        url = reverse("admin:consents_subject_reveal", args=[subject.pk])
-        return format_html('<a href="{}" id="reveal-link">Reveal identifiers</a>', url)
+        links = [
+            ("consents_subject_reveal", "reveal-link", "Reveal identifiers"),
+            ("consents_subject_export", "export-link", "Export"),
+            ("consents_subject_erase", "erase-link", "Erase"),
+        ]
+        return format_html_join(
+            " · ",
+            '<a href="{}" id="{}">{}</a>',
+            ((reverse(f"admin:{name}", args=[subject.pk]), anchor, label) for name, anchor, label in links),
+        )
 
     def get_urls(self):
-        reveal = path(
-            "<int:subject_pk>/reveal/",
-            self.admin_site.admin_view(self.reveal_view),
-            name="consents_subject_reveal",
+        views = [
+            path("<int:subject_pk>/reveal/", self.admin_site.admin_view(self.reveal_view), name="consents_subject_reveal"),
+            path("<int:subject_pk>/export/", self.admin_site.admin_view(self.export_view), name="consents_subject_export"),
+            path("<int:subject_pk>/erase/", self.admin_site.admin_view(self.erase_view), name="consents_subject_erase"),
+        ]
+        return [*views, *super().get_urls()]
+
+    def _confirm(self, request, subject, *, heading, explanation, button, offer_release=False):
+        context = {
+            **self.admin_site.each_context(request),
+            "subject": subject,
+            "heading": heading,
+            "explanation": explanation,
+            "button": button,
+            "offer_release": offer_release,
+        }
+        return TemplateResponse(request, "admin/consents/subject/confirm.html", context)
+
+    def export_view(self, request, subject_pk):
+        """Confirm (GET), then download everything held about the subject as JSON and record it (POST)."""
+        if not request.user.has_perm(EXPORT_PERMISSION):
+            raise PermissionDenied
+        subject = get_object_or_404(Subject, pk=subject_pk, erased_at__isnull=True)
+        if request.method != "POST":
+            return self._confirm(
+                request,
+                subject,
+                heading=f"Export subject “{subject.subject_id}”",
+                explanation="The export holds the person's identifiers, consents, full history with evidence and "
+                "the notice texts they acted on. It is recorded in the staff audit log.",
+                button="Download the export",
+            )
+        document = export_to_dict(export_subject(subject_id=subject.subject_id), subject_id=subject.subject_id)
+        StaffAction.objects.create(actor=request.user.get_username(), action=StaffAction.Kind.EXPORT, subject=subject)
+        response = HttpResponse(json.dumps(document, indent=2), content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="subject-{subject.pk}-export.json"'
+        return response
+
+    def erase_view(self, request, subject_pk):
+        """Confirm (GET), then erase the subject by crypto-shredding and record it (POST)."""
+        if not request.user.has_perm(ERASE_PERMISSION):
+            raise PermissionDenied
+        subject = get_object_or_404(Subject, pk=subject_pk, erased_at__isnull=True)
+        if request.method != "POST":
+            return self._confirm(
+                request,
+                subject,
+                heading=f"Erase subject “{subject.subject_id}”",
+                explanation="Erasing destroys the person's data key, identifiers and evidence for good; the "
+                "ledger keeps the events without them. This cannot be undone.",
+                button="Erase for good",
+                offer_release=True,
+            )
+        erasure = erase_subject(
+            subject_id=subject.subject_id,
+            release_subject_id=request.POST.get("release_subject_id") == "true",
+            api_key=None,
         )
-        return [reveal, *super().get_urls()]
+        StaffAction.objects.create(actor=request.user.get_username(), action=StaffAction.Kind.ERASE, subject=subject)
+        self.message_user(request, f"Subject erased; its ledger remains under the reference {erasure.reference}.")
+        return HttpResponseRedirect(reverse("admin:consents_subject_change", args=[subject.pk]))
 
     def reveal_view(self, request, subject_pk):
         """Ask for confirmation (GET), then show a subject's identifiers in full and record it (POST).

@@ -273,6 +273,8 @@ class StaffAction(models.Model):
 
     class Kind(models.TextChoices):
         REVEAL = "reveal", "Revealed identifiers"
+        EXPORT = "export", "Exported the subject's data"
+        ERASE = "erase", "Erased the subject"
 
     actor = models.CharField(max_length=150, help_text="The staff member's user name.")
     action = models.CharField(max_length=16, choices=Kind.choices)

@@ -457,3 +457,22 @@ def purpose_to_dict(purpose, current_version) -> dict:
         "updated_at": format_timestamp(purpose.updated_at),
     }
 
+
+
+def export_to_dict(export, *, subject_id: str) -> dict:
+    """Return the export document of a subject (``subject_selectors.SubjectExport``)."""
+    return {
+        "subject": subject_to_dict(export.view),
+        "consents": [state_to_dict(state) for state in export.consents],
+        "events": [
+            event_to_dict(
+                event,
+                subject_id=subject_id,
+                purpose_slug=event.purpose.slug,
+                has_evidence=event.pk in export.evidence,
+                evidence=export.evidence.get(event.pk),
+            )
+            for event in export.events
+        ],
+        "notices": [{"purpose": version.purpose.slug, **version_to_dict(version)} for version in export.versions],
+    }

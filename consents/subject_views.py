@@ -20,10 +20,10 @@ from consents.serializers import (
     SubjectResponse,
     UpdateSubjectRequest,
     event_to_dict,
+    export_to_dict,
     state_to_dict,
     subject_to_dict,
     validate_subject_id,
-    version_to_dict,
 )
 from consentvault.serializers import format_timestamp
 
@@ -130,23 +130,7 @@ class SubjectViewSet(ApiViewSet):
     def export(self, request, subject_id=None):
         subject_id = _subject_id_from_path(subject_id)
         export = subject_selectors.export_subject(subject_id=subject_id)
-        return Response(
-            {
-                "subject": subject_to_dict(export.view),
-                "consents": [state_to_dict(state) for state in export.consents],
-                "events": [
-                    event_to_dict(
-                        event,
-                        subject_id=subject_id,
-                        purpose_slug=event.purpose.slug,
-                        has_evidence=event.pk in export.evidence,
-                        evidence=export.evidence.get(event.pk),
-                    )
-                    for event in export.events
-                ],
-                "notices": [{"purpose": version.purpose.slug, **version_to_dict(version)} for version in export.versions],
-            }
-        )
+        return Response(export_to_dict(export, subject_id=subject_id))
 
     @extend_schema(
         parameters=[EraseQuery],

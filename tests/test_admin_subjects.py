@@ -87,3 +87,37 @@ def test_nobody_changes_subjects(client, subject):
     assert officer.post(f"/admin/consents/subject/{subject.pk}/delete/", {"post": "yes"}).status_code == 403
     assert officer.get("/admin/consents/subject/add/").status_code == 403
     assert Subject.objects.filter(pk=subject.pk).exists()
+
+
+def test_export_needs_permission_and_is_audited(client, subject):
+    support = staff_in(client, "Support (read-only)", "helpdesk")
+    assert support.post(f"/admin/consents/subject/{subject.pk}/export/").status_code == 403
+
+    officer = staff_in(client, "Privacy officer", "dpo")
+    confirm = officer.get(f"/admin/consents/subject/{subject.pk}/export/")
+    download = officer.post(f"/admin/consents/subject/{subject.pk}/export/")
+
+    assert confirm.status_code == 200
+    assert download.status_code == 200
+    assert download["Content-Disposition"].startswith("attachment")
+    document = download.json()
+    assert document["subject"]["email"] == "ada.lovelace@example.com"
+    assert StaffAction.objects.get().action == "export"
+
+
+def test_erase_from_admin(client, subject):
+    support = staff_in(client, "Support (read-only)", "helpdesk")
+    assert support.post(f"/admin/consents/subject/{subject.pk}/erase/").status_code == 403
+    assert Subject.objects.get(pk=subject.pk).erased_at is None
+
+    officer = staff_in(client, "Privacy officer", "dpo")
+    assert officer.get(f"/admin/consents/subject/{subject.pk}/erase/").status_code == 200
+    response = officer.post(f"/admin/consents/subject/{subject.pk}/erase/", {"release_subject_id": "true"})
+
+    assert response.status_code == 302
+    erased = Subject.objects.get(pk=subject.pk)
+    assert erased.erased_at is not None
+    assert erased.email_encrypted is None
+    assert erased.subject_id.startswith("erased-")
+    assert StaffAction.objects.get().action == "erase"
+    assert officer.post(f"/admin/consents/subject/{subject.pk}/erase/").status_code == 404
