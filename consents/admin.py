@@ -4,9 +4,17 @@ The ledger (events and current states) can be viewed and filtered, never
 added, changed or deleted from here, superusers included. Subjects are not
 listed: their identifiers are personal data.
 """
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from consents.models import ConsentEvent, CurrentConsent, Purpose, PurposeVersion
+from consents import overview, services
+from consents.models import ConsentEvent, CurrentConsent, Purpose, PurposeVersion, StaffAction
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -44,12 +52,20 @@ class PurposeVersionInline(admin.TabularInline):
         return False
 
 
+class PublishVersionForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 10, "cols": 80}), max_length=100_000, strip=False)
+    material_change = forms.BooleanField(
+        required=False, help_text="Earlier grants no longer cover this text and will report reconsent_required."
+    )
+
+
 @admin.register(Purpose)
 class PurposeAdmin(admin.ModelAdmin):
     list_display = ("slug", "title", "legal_basis", "validity_days", "current_version", "minimum_valid_version")
     search_fields = ("slug", "title")
-    readonly_fields = ("slug", "current_version", "minimum_valid_version", "created_at", "updated_at")
+    readonly_fields = ("slug", "current_version", "minimum_valid_version", "publish_link", "created_at", "updated_at")
     fields = (
+        "publish_link",
         "slug",
         "title",
         "description",
@@ -61,6 +77,56 @@ class PurposeAdmin(admin.ModelAdmin):
         "updated_at",
     )
     inlines = [PurposeVersionInline]
+
+    @admin.display(description="Notice text")
+    def publish_link(self, purpose):
+        url = reverse("admin:consents_purpose_publish", args=[purpose.pk])
+        return format_html('<a href="{}" id="publish-link">Publish a new version</a>', url)
+
+    def get_urls(self):
+        views = [
+            path("overview/", self.admin_site.admin_view(self.overview_view), name="consents_overview"),
+            path("<int:purpose_pk>/publish/", self.admin_site.admin_view(self.publish_view), name="consents_purpose_publish"),
+        ]
+        return [*views, *super().get_urls()]
+
+    def publish_view(self, request, purpose_pk):
+        """Publish the next version of a purpose's notice text (staff who may change purposes)."""
+        if not request.user.has_perm("consents.change_purpose"):
+            raise PermissionDenied
+        purpose = get_object_or_404(Purpose, pk=purpose_pk)
+        form = PublishVersionForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            version = services.publish_purpose_version(
+                slug=purpose.slug, text=form.cleaned_data["text"], material_change=form.cleaned_data["material_change"]
+            )
+            StaffAction.objects.create(
+                actor=request.user.get_username(),
+                action=StaffAction.Kind.PUBLISH,
+                details=f"{purpose.slug} v{version.number}" + (" (material change)" if version.material_change else ""),
+            )
+            self.message_user(request, f"Published version {version.number} of {purpose.slug}.")
+            return HttpResponseRedirect(reverse("admin:consents_purpose_change", args=[purpose.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "purpose": purpose,
+            "next_number": purpose.current_version + 1,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/consents/purpose/publish.html", context)
+
+    def overview_view(self, request):
+        """Show subjects per purpose by status, and grants and withdrawals per day (staff who may view purposes)."""
+        if not request.user.has_perm("consents.view_purpose"):
+            raise PermissionDenied
+        activity = overview.daily_activity()
+        context = {
+            **self.admin_site.each_context(request),
+            "statuses": overview.status_counts(),
+            "days": overview.OVERVIEW_DAYS,
+            "chart": overview.chart(activity),
+        }
+        return TemplateResponse(request, "admin/consents/overview.html", context)
 
     def has_add_permission(self, request):
         return False  # a purpose needs its first notice text: POST /v1/admin/purposes

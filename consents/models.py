@@ -275,10 +275,12 @@ class StaffAction(models.Model):
         REVEAL = "reveal", "Revealed identifiers"
         EXPORT = "export", "Exported the subject's data"
         ERASE = "erase", "Erased the subject"
+        PUBLISH = "publish", "Published a purpose version"
 
     actor = models.CharField(max_length=150, help_text="The staff member's user name.")
     action = models.CharField(max_length=16, choices=Kind.choices)
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    details = models.CharField(max_length=200, blank=True, default="", help_text="What was acted on, such as a purpose version.")
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

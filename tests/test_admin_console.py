@@ -110,3 +110,61 @@ def test_admin_login_rate_limited(client, settings):
     assert int(same_user_other_ip["Retry-After"]) >= 1
     assert other_user.status_code == 200
     assert client.get("/admin/login/").status_code == 200
+
+
+def test_publish_version_from_admin(staff, writer, marketing):
+    post_consent(writer, subject_id="s1", purpose="marketing-email", action="granted")
+
+    form = staff.get(f"/admin/consents/purpose/{marketing.pk}/publish/")
+    response = staff.post(
+        f"/admin/consents/purpose/{marketing.pk}/publish/", {"text": "New uses of your email.", "material_change": "on"}
+    )
+
+    assert form.status_code == 200
+    assert response.status_code == 302
+    version = PurposeVersion.objects.get(purpose=marketing, number=2)
+    assert version.material_change is True
+    assert writer.get("/v1/subjects/s1/consents/marketing-email").json()["status"] == "reconsent_required"
+    from consents.models import StaffAction
+
+    assert StaffAction.objects.get().details == "marketing-email v2 (material change)"
+
+
+def test_support_cannot_publish(client, marketing):
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user("helpdesk", password="a-long-test-password", is_staff=True)
+    user.groups.add(Group.objects.get(name="Support (read-only)"))
+    client.force_login(user)
+
+    assert client.post(f"/admin/consents/purpose/{marketing.pk}/publish/", {"text": "x"}).status_code == 403
+    assert PurposeVersion.objects.filter(purpose=marketing).count() == 1
+
+
+def test_overview_counts_and_chart(staff, writer, marketing, analytics, django_assert_max_num_queries):
+    import datetime
+
+    from django.utils import timezone
+
+    post_consent(writer, subject_id="a", purpose="marketing-email", action="granted")
+    post_consent(writer, subject_id="b", purpose="marketing-email", action="withdrawn")
+    old = (timezone.now() - datetime.timedelta(days=400)).isoformat()
+    post_consent(writer, subject_id="c", purpose="marketing-email", action="granted", occurred_at=old)
+    post_consent(writer, subject_id="d", purpose="analytics", action="granted")
+
+    with django_assert_max_num_queries(10):
+        response = staff.get("/admin/consents/purpose/overview/")
+
+    assert response.status_code == 200
+    rows = {row["slug"]: row for row in response.context["statuses"]}
+    assert rows["marketing-email"] == {
+        "slug": "marketing-email", "granted": 1, "withdrawn": 1, "expired": 1, "reconsent_required": 0
+    }
+    assert rows["analytics"]["granted"] == 1
+    chart = response.context["chart"]
+    assert len(chart["bars"]) == 90
+    assert chart["bars"][-1]["granted"] == 2
+    assert chart["bars"][-1]["withdrawn"] == 1
+    html = response.content.decode()
+    assert '<svg id="daily-chart"' in html
+    assert "cdn" not in html.lower()
