@@ -1,4 +1,6 @@
 """Shared fixtures: API clients for keys of each scope, and demo purposes."""
+import importlib
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -31,6 +33,15 @@ def _clear_cache():
     _clear_own_keys()
     yield
     _clear_own_keys()
+
+
+@pytest.fixture
+def staff_groups(db):
+    """Ensure the staff groups exist: transactional tests empty every table, the migration's groups included."""
+    from django.apps import apps
+
+    create_groups = importlib.import_module("consents.migrations.0005_create_staff_groups").create_groups
+    create_groups(apps, None)
 
 
 def client_for(secret: str | None) -> APIClient:

@@ -8,6 +8,11 @@ from tests.conftest import post_consent
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _groups(staff_groups):
+    pass
+
+
 @pytest.fixture
 def staff(client):
     user = get_user_model().objects.create_superuser("root", "root@example.com", "a-long-test-password")

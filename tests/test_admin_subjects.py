@@ -11,6 +11,11 @@ pytestmark = pytest.mark.django_db
 EMAIL = "Ada.Lovelace@Example.com"
 
 
+@pytest.fixture(autouse=True)
+def _groups(staff_groups):
+    pass
+
+
 @pytest.fixture
 def subject(privacy):
     privacy.post("/v1/subjects", {"subject_id": "ada-1", "email": EMAIL, "phone": "+44 20 7946 0958"}, format="json")

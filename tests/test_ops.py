@@ -136,6 +136,7 @@ def test_logs_json_without_personal_data_or_secrets(captured_logs, privacy, priv
 
 def run_manage(*args, **env_overrides) -> subprocess.CompletedProcess:
     env = dict(os.environ, CONSENTVAULT_ENV_FILE="", **env_overrides)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )

@@ -40,7 +40,8 @@ def create_groups(apps, schema_editor):
     # Permissions are normally created after all migrations ran; make sure they exist now.
     for app_label in ("consents", "apikeys"):
         app_config = apps.get_app_config(app_label)
-        app_config.models_module = True
+        if not getattr(app_config, "models_module", None):  # migration state apps have none; create_permissions needs one
+            app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
