@@ -66,6 +66,7 @@ bench: install-dev
 	$(BIN)/python -m tests.bench.run
 	$(BIN)/python -m tests.bench.reencrypt
 	$(BIN)/python -m tests.bench.rotation_drill
+	$(BIN)/python -m tests.bench.admin_pages
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

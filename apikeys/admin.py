@@ -105,3 +105,25 @@ class ApiKeyAdmin(admin.ModelAdmin):
             "admin/apikeys/apikey/secret_once.html",
             {**self.admin_site.each_context(request), "api_key": issued.api_key, "secret": issued.secret},
         )
+
+
+@admin.register(ApiKeyEvent)
+class ApiKeyEventAdmin(admin.ModelAdmin):
+    """Every change to every API key, with its actor: the keys' audit log, read-only."""
+
+    list_display = ("occurred_at", "api_key", "action", "actor")
+    list_filter = ("action",)
+    list_select_related = ("api_key",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        return {}

@@ -119,12 +119,13 @@ class PurposeAdmin(admin.ModelAdmin):
         """Show subjects per purpose by status, and grants and withdrawals per day (staff who may view purposes)."""
         if not request.user.has_perm("consents.view_purpose"):
             raise PermissionDenied
-        activity = overview.daily_activity()
+        numbers = overview.overview_numbers()
         context = {
             **self.admin_site.each_context(request),
-            "statuses": overview.status_counts(),
+            "statuses": numbers["statuses"],
             "days": overview.OVERVIEW_DAYS,
-            "chart": overview.chart(activity),
+            "cache_seconds": overview.CACHE_SECONDS,
+            "chart": overview.chart(numbers["activity"]),
         }
         return TemplateResponse(request, "admin/consents/overview.html", context)
 

@@ -1,6 +1,7 @@
 """The numbers behind the staff console's overview page."""
 import datetime
 
+from django.core.cache import cache
 from django.db.models import Count, ExpressionWrapper, F, Q, Value, fields
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -8,6 +9,19 @@ from django.utils import timezone
 from consents.models import Action, ConsentEvent, CurrentConsent, Purpose
 
 OVERVIEW_DAYS = 90
+# Seconds the overview's numbers are kept in the shared cache: computing them
+# reads every current state and 90 days of events (about 0.5 s for 1,000,000
+# events on the benchmark machine), which a dashboard need not repeat on each load.
+CACHE_SECONDS = 60
+
+
+def overview_numbers() -> dict:
+    """Return the overview's status counts and daily activity, at most CACHE_SECONDS old."""
+    return cache.get_or_set(
+        "consents:overview",
+        lambda: {"statuses": status_counts(), "activity": daily_activity()},
+        CACHE_SECONDS,
+    )
 
 
 def status_counts() -> list[dict]:
