@@ -52,6 +52,31 @@ class PurposeVersionInline(admin.TabularInline):
         return False
 
 
+class SourceFilter(admin.SimpleListFilter):
+    """Filter events by the usual sources, without a SELECT DISTINCT over the whole ledger."""
+
+    title = "source"
+    parameter_name = "source"
+    SOURCES = ("web", "app", "email", "phone", "import", "api")
+
+    def lookups(self, request, model_admin):
+        return [(source, source) for source in self.SOURCES]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(source=self.value()) if self.value() else queryset
+
+
+class CreatePurposeForm(forms.ModelForm):
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 80}), max_length=100_000, strip=False,
+        help_text="The notice text of version 1.",
+    )
+
+    class Meta:
+        model = Purpose
+        fields = ("slug", "title", "description", "legal_basis", "validity_days")
+
+
 class PublishVersionForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 10, "cols": 80}), max_length=100_000, strip=False)
     material_change = forms.BooleanField(
@@ -82,6 +107,41 @@ class PurposeAdmin(admin.ModelAdmin):
     def publish_link(self, purpose):
         url = reverse("admin:consents_purpose_publish", args=[purpose.pk])
         return format_html('<a href="{}" id="publish-link">Publish a new version</a>', url)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = CreatePurposeForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("slug", "title", "description", "legal_basis", "validity_days", "text")
+        return self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        data = form.cleaned_data
+        created = services.create_purpose(
+            slug=data["slug"],
+            title=data["title"],
+            description=data["description"],
+            legal_basis=data["legal_basis"],
+            validity_days=data["validity_days"],
+            text=data["text"],
+        )
+        obj.pk = created.pk
+        obj._state.adding = False
+        StaffAction.objects.create(
+            actor=request.user.get_username(), action=StaffAction.Kind.PUBLISH, details=f"{created.slug} v1 (created)"
+        )
 
     def get_urls(self):
         views = [
@@ -129,9 +189,6 @@ class PurposeAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/consents/overview.html", context)
 
-    def has_add_permission(self, request):
-        return False  # a purpose needs its first notice text: POST /v1/admin/purposes
-
     def has_delete_permission(self, request, obj=None):
         return False  # the ledger refers to every purpose
 
@@ -139,8 +196,7 @@ class PurposeAdmin(admin.ModelAdmin):
 @admin.register(ConsentEvent)
 class ConsentEventAdmin(ReadOnlyAdmin):
     list_display = ("event_id", "purpose", "version", "action", "occurred_at", "recorded_at", "source")
-    # Not source: its filter would run SELECT DISTINCT over the whole ledger.
-    list_filter = ("purpose", "action")
+    list_filter = ("purpose", "action", SourceFilter, ("occurred_at", admin.DateFieldListFilter))
     list_select_related = ("purpose",)
     fields = ("event_id", "subject", "purpose", "version", "action", "occurred_at", "recorded_at", "source", "api_key")
     readonly_fields = fields

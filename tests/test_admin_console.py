@@ -1,4 +1,6 @@
 """The Django admin's views of the ledger: viewable, never changeable, superusers included."""
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -75,7 +77,6 @@ def test_purpose_versions_read_only(staff, marketing):
 
     assert page.status_code == 200
     assert PurposeVersion.objects.get().text == "We would like to email you offers."
-    assert staff.get("/admin/consents/purpose/add/").status_code == 403
 
 
 def test_staff_groups_exist():
@@ -173,3 +174,32 @@ def test_overview_counts_and_chart(staff, writer, marketing, analytics, django_a
     html = response.content.decode()
     assert '<svg id="daily-chart"' in html
     assert "cdn" not in html.lower()
+
+
+def test_create_purpose_from_admin(staff):
+    from consents.models import Purpose, StaffAction
+
+    response = staff.post(
+        "/admin/consents/purpose/add/",
+        {"slug": "sms", "title": "SMS offers", "description": "", "legal_basis": "consent", "validity_days": "30",
+         "text": "We would like to text you."},
+    )
+
+    assert response.status_code == 302, response.content.decode()[:1500]
+    purpose = Purpose.objects.get(slug="sms")
+    assert purpose.current_version == 1
+    assert PurposeVersion.objects.get(purpose=purpose).text == "We would like to text you."
+    assert StaffAction.objects.get().details == "sms v1 (created)"
+
+
+def test_event_filters(staff, event, django_assert_max_num_queries):
+    with django_assert_max_num_queries(12):
+        by_source = staff.get("/admin/consents/consentevent/?source=api")
+    listing = staff.get("/admin/consents/consentevent/").content.decode()
+    today_link = re.search(r'href="(\?occurred_at__gte=[^"]+)"', listing).group(1).replace("&amp;", "&")
+    by_date = staff.get(f"/admin/consents/consentevent/{today_link}")
+    other_source = staff.get("/admin/consents/consentevent/?source=web")
+
+    assert str(event.event_id) in by_source.content.decode()
+    assert str(event.event_id) in by_date.content.decode()
+    assert str(event.event_id) not in other_source.content.decode()

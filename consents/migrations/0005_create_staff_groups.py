@@ -23,6 +23,7 @@ GROUP_PERMISSIONS = {
     SUPPORT: VIEW_ALL,
     PRIVACY_OFFICER: VIEW_ALL
     + [
+        ("consents", "add_purpose"),
         ("consents", "change_purpose"),
         ("consents", "view_staffaction"),
         ("consents", "view_personal_data"),
