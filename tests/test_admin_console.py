@@ -203,3 +203,45 @@ def test_event_filters(staff, event, django_assert_max_num_queries):
     assert str(event.event_id) in by_source.content.decode()
     assert str(event.event_id) in by_date.content.decode()
     assert str(event.event_id) not in other_source.content.decode()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/consents/consentevent/",
+        "/admin/consents/currentconsent/",
+        "/admin/consents/subject/",
+        "/admin/consents/purpose/",
+        "/admin/consents/staffaction/",
+        "/admin/apikeys/apikey/",
+        "/admin/apikeys/apikeyevent/",
+        "/admin/consents/purpose/overview/",
+    ],
+)
+def test_lists_run_bounded_queries(staff, writer, marketing, url, django_assert_max_num_queries):
+    for number in range(30):  # more rows must not mean more queries
+        post_consent(writer, subject_id=f"s{number}", purpose="marketing-email", action="granted")
+
+    with django_assert_max_num_queries(12):
+        response = staff.get(url)
+
+    assert response.status_code == 200
+
+
+def test_change_pages_run_bounded_queries(staff, writer, writer_key, marketing, django_assert_max_num_queries):
+    from consents.models import Subject
+
+    for _ in range(20):
+        post_consent(writer, subject_id="busy", purpose="marketing-email", action="granted")
+    subject = Subject.objects.get(subject_id="busy")
+    pages = [
+        f"/admin/consents/subject/{subject.pk}/change/",
+        f"/admin/consents/purpose/{marketing.pk}/change/",
+        f"/admin/consents/consentevent/{ConsentEvent.objects.first().pk}/change/",
+        f"/admin/apikeys/apikey/{writer_key.api_key.pk}/change/",
+    ]
+
+    for url in pages:
+        with django_assert_max_num_queries(20):
+            response = staff.get(url)
+        assert response.status_code == 200, url
