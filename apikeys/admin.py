@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from apikeys import services
 from apikeys.models import ApiKey, ApiKeyEvent, Scope
 from apikeys.rates import parse_rate
+from consentvault.admin import ReadOnlyAdmin
 
 
 def staff_actor(request) -> str:
@@ -108,22 +109,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKeyEvent)
-class ApiKeyEventAdmin(admin.ModelAdmin):
+class ApiKeyEventAdmin(ReadOnlyAdmin):
     """Every change to every API key, with its actor: the keys' audit log, read-only."""
 
     list_display = ("occurred_at", "api_key", "action", "actor")
     list_filter = ("action",)
     list_select_related = ("api_key",)
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_actions(self, request):
-        return {}

@@ -13,29 +13,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from consentvault.admin import ReadOnlyAdmin
 from consents import overview, services
 from consents.models import ConsentEvent, CurrentConsent, Purpose, PurposeVersion, StaffAction
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A model admin whose rows can be viewed and filtered, and nothing else."""
-
-    # The ledger tables grow to millions of rows; skip the exact COUNT(*) of
-    # the unfiltered table on every changelist.
-    show_full_result_count = False
-    list_per_page = 50
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_actions(self, request):
-        return {}
 
 
 class PurposeVersionInline(admin.TabularInline):

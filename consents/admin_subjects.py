@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
 
+from consentvault.admin import ReadOnlyAdmin
 from consents import vault
 from consents.identifiers import InvalidIdentifier, normalize_email, normalize_phone
 from consents.models import ConsentEvent, CurrentConsent, StaffAction, Subject
@@ -78,13 +79,12 @@ class ConsentEventInline(CurrentConsentInline):
 
 
 @admin.register(Subject)
-class SubjectAdmin(admin.ModelAdmin):
+class SubjectAdmin(ReadOnlyAdmin):
     """Subjects, read-only. Search takes an exact subject id, an email or a phone number."""
 
     list_display = ("subject_id", "masked_email", "masked_phone", "created_at", "erased_at")
     search_fields = ("subject_id",)  # shows the search box; get_search_results does the real lookup
     search_help_text = "An exact subject id, an email address or a phone number with its country code."
-    show_full_result_count = False
     fields = ("subject_id", "masked_email", "masked_phone", "reveal_link", "created_at", "updated_at", "erased_at")
     readonly_fields = fields
     inlines = [CurrentConsentInline, ConsentEventInline]
@@ -205,36 +205,11 @@ class SubjectAdmin(admin.ModelAdmin):
             context.update(revealed=True, email=email, phone=phone)
         return TemplateResponse(request, "admin/consents/subject/reveal.html", context)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_actions(self, request):
-        return {}
-
 
 @admin.register(StaffAction)
-class StaffActionAdmin(admin.ModelAdmin):
+class StaffActionAdmin(ReadOnlyAdmin):
     """The staff audit log, read-only."""
 
-    list_display = ("occurred_at", "actor", "action", "subject")
+    list_display = ("occurred_at", "actor", "action", "details", "subject")
     list_filter = ("action",)
     list_select_related = ("subject",)
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_actions(self, request):
-        return {}
