@@ -29,7 +29,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         except KeyRejected as exc:
             authentication_failures.labels(reason=exc.reason).inc()
             raise exceptions.AuthenticationFailed(str(exc))
-        # For the access log, which sees only Django's request.
+        # For the access log, which reads only Django's request.
         request._request.consentvault_api_key_id = str(api_key.pk)
         return api_key, api_key
 

@@ -54,7 +54,7 @@ class ApiKey(models.Model):
 
 
 class ApiKeyEvent(models.Model):
-    """One change to an API key, with who made it: the key's audit trail. Never holds a secret."""
+    """One change to an API key, with who made it: the key's audit trail. It never contains a secret."""
 
     class Action(models.TextChoices):
         CREATED = "created", "Created"

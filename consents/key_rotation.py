@@ -67,8 +67,8 @@ def _batches(queryset, batch_size: int, fields: tuple[str, ...]) -> Iterator[lis
 
 
 # Django's bulk_update builds one CASE expression per field, which cost 30 times
-# more CPU than the encryption in profiling; executemany sends plain UPDATEs
-# (pipelined by psycopg 3).
+# more CPU than the encryption in profiling. executemany sends plain UPDATEs,
+# which psycopg 3 pipelines.
 _REWRAP_SQL = f"""
     UPDATE {Subject._meta.db_table} SET master_key_fingerprint = %s, data_key_wrapped = %s WHERE id = %s
 """  # noqa: S608 (constants only)

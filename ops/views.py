@@ -23,8 +23,8 @@ logger = logging.getLogger(__name__)
 # responds within this budget (plus a few milliseconds) even when PostgreSQL or
 # Redis hangs or drops packets.
 CHECK_BUDGET_SECONDS = 1.5
-# Threads per worker process. A check that hangs holds its thread until the
-# driver gives up; while all four are held, later checks time out and report error.
+# Threads per worker process. A check that hangs keeps its thread until the
+# driver gives up; while all four are busy, later checks time out and report error.
 _checks = ThreadPoolExecutor(max_workers=4, thread_name_prefix="healthz")
 
 
