@@ -1,4 +1,4 @@
-"""A pg_dump of the database holds no personal data in the clear."""
+"""A pg_dump of the database contains no personal data in the clear."""
 import os
 import subprocess
 

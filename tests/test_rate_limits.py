@@ -140,3 +140,15 @@ def test_redis_down_fails_open(settings, limited_key, marketing):
     health = client.get("/healthz")
     assert health.status_code == 503
     assert health.json()["redis"] == "error"
+
+
+def test_bypass_logged_once_per_interval(caplog):
+    bypass_log = ratelimit._BypassLog()  # noqa: SLF001
+
+    with caplog.at_level("WARNING", logger="apikeys.ratelimit"):
+        for _ in range(5):
+            bypass_log.report(ConnectionError("refused"))
+
+    lines = [record for record in caplog.records if record.name == "apikeys.ratelimit"]
+    assert len(lines) == 1
+    assert lines[0].error == "ConnectionError: refused"
