@@ -2,7 +2,8 @@
 
 Counts live in the default cache (Redis in production), so all workers and
 hosts share them. Windows, cache keys and rate strings are django-ratelimit's.
-On Redis the count is one pipelined INCR and EXPIRE, a single round trip:
+On Redis the count is one pipelined INCR and EXPIRE, a single round trip that
+also reads the API-key cache's token (see apikeys.keycache):
 django-ratelimit's own get_usage needs two (add, then a scripted incr), which
 doubled the cost of limiting in the benchmarks. Other caches (the local-memory
 cache of a debug run) go through get_usage. When Redis fails, requests are served
@@ -95,63 +96,95 @@ def client_ip(request) -> str:
     return remote
 
 
-def _count_in_redis(cache: RedisCache, *, group: str, value: str, rate: str) -> dict:
-    """Count one request in django-ratelimit's window with one round trip to Redis."""
-    limit, period = _split_rate(rate)
-    window = _get_window(value, period)
-    key = cache.make_key(_make_cache_key(group, window, rate, value, ALL))
+@dataclass(frozen=True)
+class Count:
+    """The outcome of counting one request."""
+
+    usage: Usage | None  # None: rate limiting is off, or the cache did not answer
+    token: str | None = None  # the value read at ``token_key`` in the same round trip
+    failed: bool = False  # the cache did not answer, so the request went uncounted
+
+
+def _count_in_redis(cache: RedisCache, *, group: str, value: str, rate: str, token_key: str | None):
+    """Count one request in django-ratelimit's window, and read ``token_key``, in one round trip to Redis."""
     pipeline = cache.client.get_client(write=True).pipeline(transaction=False)
-    pipeline.incr(key)
-    pipeline.expire(key, period + EXPIRATION_FUDGE, nx=True)
-    count, _ = pipeline.execute()
-    return {"count": count, "limit": limit, "should_limit": count > limit, "time_left": window - int(time.time())}
-
-
-def _usage(request, *, group: str, value: str, rate: str) -> dict | None:
+    if settings.RATELIMIT_ENABLE:
+        limit, period = _split_rate(rate)
+        window = _get_window(value, period)
+        key = cache.make_key(_make_cache_key(group, window, rate, value, ALL))
+        pipeline.incr(key)
+        pipeline.expire(key, period + EXPIRATION_FUDGE, nx=True)
+    if token_key is not None:
+        pipeline.get(token_key)
+    results = pipeline.execute()
+    token = results[-1] if token_key is not None else None
     if not settings.RATELIMIT_ENABLE:
-        return None
+        return None, token
+    usage = {"count": results[0], "limit": limit, "time_left": window - int(time.time())}
+    usage["should_limit"] = usage["count"] > limit
+    return usage, token
+
+
+def _count(request, *, group: str, value: str, rate: str, token_key: str | None):
     cache = caches[settings.RATELIMIT_USE_CACHE]
     if isinstance(cache, RedisCache):
-        return _count_in_redis(cache, group=group, value=value, rate=rate)
-    return get_usage(request, group=group, key=lambda _group, _request: value, rate=rate, increment=True)
+        return _count_in_redis(cache, group=group, value=value, rate=rate, token_key=token_key)
+    if token_key is not None:
+        raise ValueError("only a Redis cache can read a token alongside the count")
+    usage = get_usage(request, group=group, key=lambda _group, _request: value, rate=rate, increment=True)
+    return usage, None
 
 
-def _check(request, *, group: str, value: str, rate: str) -> Usage | None:
+def _check(request, *, group: str, value: str, rate: str, token_key: str | None = None) -> Count:
+    if not settings.RATELIMIT_ENABLE and token_key is None:
+        return Count(usage=None)
     try:
-        usage = _usage(request, group=group, value=value, rate=rate)
+        usage, token = _count(request, group=group, value=value, rate=rate, token_key=token_key)
     except Exception as error:  # any cache failure: fail open, as documented
-        rate_limit_bypasses.inc()
-        _bypass_log.report(error)
-        return None
-    if usage is None:  # rate limiting disabled
-        return None
+        if settings.RATELIMIT_ENABLE:
+            rate_limit_bypasses.inc()
+            _bypass_log.report(error)
+        return Count(usage=None, failed=True)
+    token = token.decode("ascii") if isinstance(token, bytes) else token
+    if usage is None:  # rate limiting is off
+        return Count(usage=None, token=token)
     if usage["limit"] == 0:  # django-ratelimit's sign that the cache returned no count
         rate_limit_bypasses.inc()
         _bypass_log.report(RuntimeError("the cache returned no count"))
-        return None
+        return Count(usage=None, token=token)
     exceeded = usage["should_limit"]
     if exceeded:
         rate_limit_rejections.labels(group=group).inc()
-    return Usage(
-        limit=usage["limit"],
-        remaining=max(usage["limit"] - usage["count"], 0),
-        reset_seconds=max(usage["time_left"], 0),
-        exceeded=exceeded,
+    return Count(
+        usage=Usage(
+            limit=usage["limit"],
+            remaining=max(usage["limit"] - usage["count"], 0),
+            reset_seconds=max(usage["time_left"], 0),
+            exceeded=exceeded,
+        ),
+        token=token,
     )
 
 
-def check_api_key(request, api_key: ApiKey) -> Usage | None:
-    """Count a request against its key's read or write limit (the key's own override, else the default)."""
+def limit_for(request, api_key: ApiKey) -> tuple[str, str]:
+    """Return the group and rate a request counts against: its key's read or write limit."""
     if request.method in READ_METHODS:
-        group, rate = "key-read", api_key.rate_limit_read or settings.CONSENTVAULT_RATE_READ
-    else:
-        group, rate = "key-write", api_key.rate_limit_write or settings.CONSENTVAULT_RATE_WRITE
-    return _check(request, group=group, value=str(api_key.pk), rate=rate)
+        return "key-read", api_key.rate_limit_read or settings.CONSENTVAULT_RATE_READ
+    return "key-write", api_key.rate_limit_write or settings.CONSENTVAULT_RATE_WRITE
+
+
+def check_api_key(request, api_key: ApiKey, *, token_key: str | None = None) -> Count:
+    """Count a request against its key's limit (the key's own override, else the default).
+
+    With ``token_key``, the same round trip reads that Redis key (see apikeys.keycache).
+    """
+    group, rate = limit_for(request, api_key)
+    return _check(request, group=group, value=str(api_key.pk), rate=rate, token_key=token_key)
 
 
 def check_anonymous(request) -> Usage | None:
     """Count a request without a valid key against its client IP's limit."""
-    return _check(request, group="anonymous", value=client_ip(request), rate=settings.CONSENTVAULT_RATE_ANON)
+    return _check(request, group="anonymous", value=client_ip(request), rate=settings.CONSENTVAULT_RATE_ANON).usage
 
 
 def check_admin_login(request) -> list[Usage]:
@@ -159,7 +192,7 @@ def check_admin_login(request) -> list[Usage]:
     rate = settings.CONSENTVAULT_RATE_ADMIN_LOGIN
     username = request.POST.get("username", "")[:150].casefold()
     usages = [
-        _check(request, group="admin-login-ip", value=client_ip(request), rate=rate),
-        _check(request, group="admin-login-user", value=username, rate=rate),
+        _check(request, group="admin-login-ip", value=client_ip(request), rate=rate).usage,
+        _check(request, group="admin-login-user", value=username, rate=rate).usage,
     ]
     return [usage for usage in usages if usage is not None]

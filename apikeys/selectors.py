@@ -1,10 +1,8 @@
-"""Reads of API keys that carry a rule."""
+"""Reads of API keys: parsing a presented secret, loading a key row and judging it."""
 import datetime
 import hmac
 import json
 import uuid
-
-from django.utils import timezone
 
 from apikeys.models import ApiKey
 from apikeys.services import KEY_MARKER, hash_secret
@@ -29,10 +27,6 @@ _KEY_BY_PREFIX_SQL = (
     f"SELECT {', '.join(_KEY_COLUMNS)} FROM {ApiKey._meta.db_table} WHERE prefix = %s"  # noqa: S608 (constants only)
 )
 
-# Seconds between two writes of last_used_at for one key, so that reads do
-# not each turn into a write.
-LAST_USED_RESOLUTION = datetime.timedelta(seconds=60)
-
 
 class KeyRejected(Exception):
     """The presented key cannot be used; the message is safe to show the caller.
@@ -45,44 +39,37 @@ class KeyRejected(Exception):
         self.reason = reason
 
 
-def api_key_for_secret(secret: str) -> ApiKey:
-    """Return the active key whose secret is ``secret``, or raise KeyRejected.
-
-    The stored hash is compared in constant time. Every request reads the row,
-    so a revocation or expiry applies to the next request on every worker.
-    """
+def parse_secret(secret: str) -> tuple[str, str]:
+    """Return the prefix and the stored form (hash) of a presented secret, or raise KeyRejected."""
     parts = secret.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_MARKER or not parts[1]:
         raise KeyRejected("The API key is malformed.", "malformed")
+    return parts[1], hash_secret(secret)
 
-    api_key = _key_by_prefix(parts[1])
-    if api_key is None:
-        raise KeyRejected("The API key is not valid.", "invalid")
-    now = timezone.now()
-    presented = hash_secret(secret)
-    current = hmac.compare_digest(api_key.secret_hash, presented)
-    # The secret replaced by a rotation works until its grace period ends.
+
+def rejection(api_key: ApiKey, presented_hash: str, now: datetime.datetime) -> KeyRejected | None:
+    """Return why ``api_key`` refuses the secret whose hash is ``presented_hash``, or None if it accepts it.
+
+    The hashes are compared in constant time. A secret replaced by a rotation
+    works until its grace period ends.
+    """
+    current = hmac.compare_digest(api_key.secret_hash, presented_hash)
     previous = (
         api_key.previous_secret_hash is not None
         and api_key.previous_secret_expires_at is not None
         and api_key.previous_secret_expires_at > now
-        and hmac.compare_digest(api_key.previous_secret_hash, presented)
+        and hmac.compare_digest(api_key.previous_secret_hash, presented_hash)
     )
     if not (current or previous):
-        raise KeyRejected("The API key is not valid.", "invalid")
+        return KeyRejected("The API key is not valid.", "invalid")
     if not api_key.active:
-        raise KeyRejected("The API key has been revoked.", "revoked")
-
+        return KeyRejected("The API key has been revoked.", "revoked")
     if api_key.expires_at is not None and api_key.expires_at <= now:
-        raise KeyRejected("The API key has expired.", "expired")
-
-    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-        api_key.last_used_at = now
-    return api_key
+        return KeyRejected("The API key has expired.", "expired")
+    return None
 
 
-def _key_by_prefix(prefix: str) -> ApiKey | None:
+def key_by_prefix(prefix: str) -> ApiKey | None:
     """Load a key by its prefix with hand-written SQL (see consentvault.db)."""
     row = fetch_one(_KEY_BY_PREFIX_SQL, [prefix])
     if row is None:

@@ -6,8 +6,10 @@ import secrets
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from apikeys import keycache
 from apikeys.models import ApiKey, ApiKeyEvent, Scope
 from apikeys.rates import parse_rate
 from consentvault.errors import Unprocessable
@@ -19,6 +21,8 @@ PREFIX_BYTES = 4  # 8 hex characters: public, unique, only narrows the lookup
 SECRET_BYTES = 32  # 256 bits of randomness
 DEFAULT_GRACE = datetime.timedelta(hours=24)
 MAX_GRACE = datetime.timedelta(days=30)
+# The finest step of last_used_at, so that reads do not each turn into a write.
+LAST_USED_RESOLUTION = datetime.timedelta(seconds=60)
 
 # Fields a caller may change, and the ones whose new value the audit trail records.
 UPDATABLE_FIELDS = ("name", "scopes", "active", "expires_at", "rate_limit_read", "rate_limit_write", "revoked_reason")
@@ -107,8 +111,8 @@ def create_api_key(
 def update_api_key(*, api_key: ApiKey, changes: dict, actor: str) -> ApiKey:
     """Apply ``changes`` to a key; fields not in ``changes`` keep their value.
 
-    Setting ``active`` to false revokes the key from the next request on,
-    because authentication reads the row on every request.
+    Setting ``active`` to false revokes the key from the next request on, on
+    every worker: see apikeys.keycache.
     """
     unknown = set(changes) - set(UPDATABLE_FIELDS)
     if unknown:
@@ -139,6 +143,7 @@ def update_api_key(*, api_key: ApiKey, changes: dict, actor: str) -> ApiKey:
         if changed:
             api_key.save()
             _record(api_key, action, actor, changed)
+            keycache.invalidate()
     logger.info(
         "API key updated",
         extra={"api_key_id": str(api_key.id), "fields": sorted(changed), "active": api_key.active, "actor": actor},
@@ -171,6 +176,7 @@ def rotate_api_key(*, api_key: ApiKey, actor: str, grace: datetime.timedelta = D
             api_key.previous_secret_expires_at = None
         api_key.secret_hash = hash_secret(secret)
         api_key.save()
+        keycache.invalidate()
         _record(
             api_key,
             ApiKeyEvent.Action.ROTATED,
@@ -182,3 +188,17 @@ def rotate_api_key(*, api_key: ApiKey, actor: str, grace: datetime.timedelta = D
         extra={"api_key_id": str(api_key.id), "grace_seconds": int(grace.total_seconds()), "actor": actor},
     )
     return IssuedKey(api_key=api_key, secret=secret)
+
+
+def record_use(api_key: ApiKey, now: datetime.datetime) -> None:
+    """Refresh a key's last_used_at, at most once per LAST_USED_RESOLUTION across all workers.
+
+    The condition in the UPDATE keeps several workers from writing in the same
+    minute; ``api_key`` is updated either way, so this worker skips the
+    UPDATE until the next minute.
+    """
+    if api_key.last_used_at is not None and now - api_key.last_used_at < LAST_USED_RESOLUTION:
+        return
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION)
+    ApiKey.objects.filter(stale, pk=api_key.pk).update(last_used_at=now)
+    api_key.last_used_at = now

@@ -244,6 +244,18 @@ if RATELIMIT_ENABLE and not DEBUG and not REDIS_URL and not KEY_GENERATION_ONLY:
         "worker's local memory and not shared. Set REDIS_URL, or DEBUG=true for a local trial."
     )
 
+# --- API-key cache -------------------------------------------------------------------
+# Seconds a worker may keep an API-key row read from PostgreSQL (apikeys.keycache).
+# Every request still checks a token in Redis, so a change through the service
+# applies to the next request. The lifetime bounds two things: how long a change
+# made directly in SQL takes to apply, and how long a change waits when Redis
+# is unreachable. 0 reads the row on every request. Used only with REDIS_URL.
+CONSENTVAULT_API_KEY_CACHE_SECONDS = env.float("CONSENTVAULT_API_KEY_CACHE_SECONDS", default=5.0)
+if not 0 <= CONSENTVAULT_API_KEY_CACHE_SECONDS <= 60:
+    raise ImproperlyConfigured(
+        f"CONSENTVAULT_API_KEY_CACHE_SECONDS must be between 0 and 60 (got {CONSENTVAULT_API_KEY_CACHE_SECONDS})."
+    )
+
 # --- HTTPS and cookies (DEBUG off) -------------------------------------------------------
 # TLS ends at the proxy in front of the service. Behind a trusted proxy, Django
 # reads its X-Forwarded-Proto header to learn whether the request used HTTPS.

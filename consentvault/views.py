@@ -24,10 +24,11 @@ class ApiViewSet(viewsets.ViewSet):
         super().initial(request, *args, **kwargs)
 
     def perform_authentication(self, request):
-        """Authenticate, then count the request: per key when one is valid, per client IP otherwise.
+        """Authenticate, then apply the rate limit: per key when one is valid, per client IP otherwise.
 
-        A request with a bad key is counted before its 401, so guessing keys
-        runs into the stricter per-IP limit.
+        The authentication class has already counted a request with a valid
+        key (apikeys.admission). A request with a bad key is counted here
+        before its 401, so guessing keys runs into the stricter per-IP limit.
         """
         try:
             request.user  # noqa: B018 (runs the authentication classes)
@@ -37,7 +38,7 @@ class ApiViewSet(viewsets.ViewSet):
         if request.auth is None:
             self._apply_limit(ratelimit.check_anonymous(request))
         else:
-            self._apply_limit(ratelimit.check_api_key(request, request.auth))
+            self._apply_limit(getattr(request, "key_rate_usage", None))
 
     def _apply_limit(self, usage: ratelimit.Usage | None) -> None:
         self.rate_limit_usage = usage

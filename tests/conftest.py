@@ -5,6 +5,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from apikeys.keycache import key_cache
 from apikeys.services import create_api_key
 from consents import services
 
@@ -26,6 +27,7 @@ def _clear_own_keys():
     # delete_pattern removes only keys under CACHE_KEY_PREFIX; clear() would
     # empty the whole Redis database.
     cache.delete_pattern("*")
+    key_cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -42,6 +44,14 @@ def staff_groups(db):
 
     create_groups = importlib.import_module("consents.migrations.0005_create_staff_groups").create_groups
     create_groups(apps, None)
+
+
+def committed_database_url() -> str:
+    """The test database's URL, for a server or command run in another process by a transactional test."""
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    return f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
 
 
 def client_for(secret: str | None) -> APIClient:

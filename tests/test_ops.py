@@ -17,7 +17,7 @@ from django.db import connection
 
 from ops import views as ops_views
 from ops.jsonlog import JsonFormatter
-from tests.conftest import client_for, post_consent
+from tests.conftest import client_for, committed_database_url, post_consent
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,12 +226,11 @@ def request_count(text: str) -> float:
 
 @pytest.mark.django_db(transaction=True)
 def test_metrics_monotonic_across_workers(tmp_path, reader_key, marketing):
-    settings_dict = connection.settings_dict
     port = free_port()
     env = dict(
         os.environ,
         CONSENTVAULT_ENV_FILE="",
-        DATABASE_URL=f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}",
+        DATABASE_URL=committed_database_url(),
         PORT=str(port),
         GUNICORN_WORKERS="4",
         GUNICORN_PIDFILE=str(tmp_path / "gunicorn.pid"),
