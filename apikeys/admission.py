@@ -2,9 +2,9 @@
 
 The usual request costs one Redis round trip and no database query: the key
 row comes from the worker's cache (apikeys.keycache), and the round trip that
-counts the request also reads the token that tells whether the cached row is
-still current. When it is not, or when the row is not cached yet, the row is read
-from PostgreSQL and the request counted as before.
+counts the request also reads the generation token. A cached row is used only
+while that token is unchanged. Otherwise, or when the row is not cached yet,
+the row is read from PostgreSQL and the request counted as before.
 """
 import time
 from dataclasses import dataclass
@@ -41,12 +41,19 @@ def admit(request, secret: str) -> Admission:
             return Admission(api_key=cached.api_key, usage=attempt.usage)
 
     redis_failed = attempt is not None and attempt.failed
-    api_key = _load(prefix, read_token=keycache.enabled() and not redis_failed)
+    token = None
+    if keycache.enabled() and not redis_failed:
+        try:
+            token = keycache.current_token()
+        except Exception as error:  # any Redis failure: serve from the database, uncounted (fail open)
+            ratelimit.report_bypass(error)
+            redis_failed = True
+    api_key = _load(prefix, token)
     rejected = rejection(api_key, presented, now)
     if rejected is not None:
         raise rejected
     record_use(api_key, now)
-    if redis_failed:  # already let through uncounted; asking Redis again would wait for it again
+    if redis_failed:  # let through uncounted: asking Redis again would wait for its timeout again
         return Admission(api_key=api_key, usage=None)
     if attempt is not None and cached.api_key.pk == api_key.pk and (
         ratelimit.limit_for(request, cached.api_key) == ratelimit.limit_for(request, api_key)
@@ -55,11 +62,13 @@ def admit(request, secret: str) -> Admission:
     return Admission(api_key=api_key, usage=ratelimit.check_api_key(request, api_key).usage)
 
 
-def _load(prefix: str, *, read_token: bool) -> ApiKey:
-    """Read a key row from PostgreSQL and cache it with the token read just before, or raise KeyRejected."""
-    # Read the token and the clock before the row: a change committed after
-    # the read replaces the token, and the row's age is never underestimated.
-    token = keycache.current_token() if read_token else None
+def _load(prefix: str, token: str | None) -> ApiKey:
+    """Read a key row from PostgreSQL and cache it with ``token``, read just before, or raise KeyRejected.
+
+    The token must be read before the row, so that a change committed after
+    the read replaces it. The clock is read before the row too, so that the
+    row's age is never underestimated.
+    """
     loaded_at = time.monotonic()
     api_key = key_by_prefix(prefix)
     keycache.key_cache_lookups.labels(source="database").inc()

@@ -34,7 +34,6 @@ other cache backend (the quick start's local memory) or when the setting is 0.
 """
 import logging
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 
@@ -74,7 +73,6 @@ class KeyCache:
 
     def __init__(self):
         self._entries: dict[str, Entry] = {}
-        self._lock = threading.Lock()
 
     def get(self, prefix: str) -> Entry | None:
         """Return the entry for ``prefix`` if it is younger than the cache lifetime."""
@@ -87,10 +85,9 @@ class KeyCache:
         return entry
 
     def put(self, prefix: str, api_key: ApiKey, token: str, loaded_at: float) -> None:
-        with self._lock:
-            if len(self._entries) >= MAX_ENTRIES:
-                self._entries.clear()
-            self._entries[prefix] = Entry(api_key=api_key, token=token, loaded_at=loaded_at)
+        if len(self._entries) >= MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[prefix] = Entry(api_key=api_key, token=token, loaded_at=loaded_at)
 
     def discard(self, prefix: str) -> None:
         self._entries.pop(prefix, None)
@@ -116,24 +113,17 @@ def token_key() -> str:
     return _cache().make_key(TOKEN_CACHE_KEY)
 
 
-def decode(token) -> str | None:
-    return token.decode("ascii") if isinstance(token, bytes) else token
-
-
-def current_token() -> str | None:
-    """Return the token, drawing a new one if Redis has none, or None if the Redis call fails.
+def current_token() -> str:
+    """Return the token, drawing a new one if Redis has none; a failed Redis call raises.
 
     SET NX GET is atomic: of two workers that find no token, one sets its own
     and both read that one.
     """
     fresh = secrets.token_hex(16)
-    try:
-        client = _cache().client.get_client(write=True)
-        existing = client.set(token_key(), fresh, nx=True, get=True)
-    except Exception as error:  # any Redis failure: read the database instead, as documented above
-        logger.warning("Could not read the API-key cache token", extra={"error": f"{type(error).__name__}: {error}"})
-        return None
-    return decode(existing) or fresh
+    existing = _cache().client.get_client(write=True).set(token_key(), fresh, nx=True, get=True)
+    if existing is None:
+        return fresh
+    return existing.decode("ascii") if isinstance(existing, bytes) else existing
 
 
 def _replace_token() -> bool:

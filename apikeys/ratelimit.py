@@ -76,6 +76,13 @@ class _BypassLog:
 _bypass_log = _BypassLog()
 
 
+def report_bypass(error: Exception) -> None:
+    """Count a request let through unlimited because the cache failed, and log it at most once a minute."""
+    if settings.RATELIMIT_ENABLE:
+        rate_limit_bypasses.inc()
+        _bypass_log.report(error)
+
+
 def client_ip(request) -> str:
     """Return the client's IP address, trusting X-Forwarded-For only through TRUSTED_PROXY_COUNT proxies.
 
@@ -100,9 +107,9 @@ def client_ip(request) -> str:
 class Count:
     """The outcome of counting one request."""
 
-    usage: Usage | None  # None: rate limiting is off, or the cache did not answer
+    usage: Usage | None  # None: rate limiting is off, or the cache call failed
     token: str | None = None  # the value read at ``token_key`` in the same round trip
-    failed: bool = False  # the cache did not answer, so the request went uncounted
+    failed: bool = False  # the cache call failed, so the request went uncounted
 
 
 def _count_in_redis(cache: RedisCache, *, group: str, value: str, rate: str, token_key: str | None):
@@ -141,16 +148,13 @@ def _check(request, *, group: str, value: str, rate: str, token_key: str | None 
     try:
         usage, token = _count(request, group=group, value=value, rate=rate, token_key=token_key)
     except Exception as error:  # any cache failure: fail open, as documented
-        if settings.RATELIMIT_ENABLE:
-            rate_limit_bypasses.inc()
-            _bypass_log.report(error)
+        report_bypass(error)
         return Count(usage=None, failed=True)
     token = token.decode("ascii") if isinstance(token, bytes) else token
     if usage is None:  # rate limiting is off
         return Count(usage=None, token=token)
     if usage["limit"] == 0:  # django-ratelimit's sign that the cache returned no count
-        rate_limit_bypasses.inc()
-        _bypass_log.report(RuntimeError("the cache returned no count"))
+        report_bypass(RuntimeError("the cache returned no count"))
         return Count(usage=None, token=token)
     exceeded = usage["should_limit"]
     if exceeded:
