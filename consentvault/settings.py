@@ -250,10 +250,16 @@ if RATELIMIT_ENABLE and not DEBUG and not REDIS_URL and not KEY_GENERATION_ONLY:
 # applies to the next request. The lifetime bounds two things: how long a change
 # made directly in SQL takes to apply, and how long a change waits when Redis
 # is unreachable. 0 reads the row on every request. Used only with REDIS_URL.
-CONSENTVAULT_API_KEY_CACHE_SECONDS = env.float("CONSENTVAULT_API_KEY_CACHE_SECONDS", default=5.0)
-if not 0 <= CONSENTVAULT_API_KEY_CACHE_SECONDS <= 60:
+# At most 20, so that a change waiting it out ends well within gunicorn's
+# request timeout (GUNICORN_TIMEOUT, 30 s by default).
+_key_cache_seconds = env.str("CONSENTVAULT_API_KEY_CACHE_SECONDS", default="5")
+try:
+    CONSENTVAULT_API_KEY_CACHE_SECONDS = float(_key_cache_seconds)
+except ValueError:
+    CONSENTVAULT_API_KEY_CACHE_SECONDS = float("nan")  # not a number: rejected just below
+if not 0 <= CONSENTVAULT_API_KEY_CACHE_SECONDS <= 20:
     raise ImproperlyConfigured(
-        f"CONSENTVAULT_API_KEY_CACHE_SECONDS must be between 0 and 60 (got {CONSENTVAULT_API_KEY_CACHE_SECONDS})."
+        f"CONSENTVAULT_API_KEY_CACHE_SECONDS must be between 0 and 20 seconds (got {_key_cache_seconds!r})."
     )
 
 # --- HTTPS and cookies (DEBUG off) -------------------------------------------------------

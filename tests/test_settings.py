@@ -63,6 +63,14 @@ def test_idempotency_window_below_a_day_rejected():
     assert "CONSENTVAULT_IDEMPOTENCY_TTL_HOURS must be at least 24" in result.stderr
 
 
+
+@pytest.mark.parametrize("seconds", ["-1", "21", "nan", "soon"])
+def test_key_cache_lifetime_out_of_range_rejected(seconds):
+    result = start_django(DEBUG="true", CONSENTVAULT_API_KEY_CACHE_SECONDS=seconds)
+
+    assert result.returncode != 0
+    assert "CONSENTVAULT_API_KEY_CACHE_SECONDS must be between 0 and 20" in result.stderr
+
 KEY_A = generate_key()
 KEY_B = generate_key()
 
