@@ -2,10 +2,10 @@
 
 Counts live in the default cache (Redis in production), so all workers and
 hosts share them. Windows, cache keys and rate strings are django-ratelimit's.
-On Redis the count is one pipelined INCR and EXPIRE, a single round trip that
-also reads the API-key cache's token (see apikeys.keycache):
-django-ratelimit's own get_usage needs two (add, then a scripted incr), which
-doubled the cost of limiting in the benchmarks. Other caches (the local-memory
+On Redis the count is one Lua script (INCR, EXPIRE on a window's first
+request), a single round trip that also reads the API-key cache's token (see
+apikeys.keycache): django-ratelimit's own get_usage needs two (add, then a
+scripted incr), which doubled the cost of limiting in the benchmarks. Other caches (the local-memory
 cache of a debug run) go through get_usage. When Redis fails, requests are served
 without limits (fail open): each bypass is counted in a metric and logged at
 most once a minute per process.
@@ -21,6 +21,7 @@ from django.core.cache import caches
 from django_ratelimit.core import ALL, EXPIRATION_FUDGE, _get_window, _make_cache_key, _split_rate, get_usage
 from django_redis.cache import RedisCache
 from prometheus_client import Counter
+from redis.commands.core import Script
 
 from apikeys.models import ApiKey
 
@@ -112,22 +113,38 @@ class Count:
     failed: bool = False  # the cache call failed, so the request went uncounted
 
 
+# Counts a request in KEYS[1], sets the counter's expiry (ARGV[1] seconds) on
+# the window's first request, and reads KEYS[2] when given. Redis runs it
+# atomically. Profiled inside a request, one command took about a tenth less
+# client CPU than a pipeline of three.
+# redis-py sends it by SHA and loads it on the first NOSCRIPT reply.
+_COUNT_SCRIPT = Script(
+    None,
+    b"""
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+if KEYS[2] then
+  return {count, redis.call('GET', KEYS[2])}
+end
+return {count}
+""",
+)
+
+
 def _count_in_redis(cache: RedisCache, *, group: str, value: str, rate: str, token_key: str | None):
     """Count one request in django-ratelimit's window, and read ``token_key``, in one round trip to Redis."""
-    pipeline = cache.client.get_client(write=True).pipeline(transaction=False)
-    if settings.RATELIMIT_ENABLE:
-        limit, period = _split_rate(rate)
-        window = _get_window(value, period)
-        key = cache.make_key(_make_cache_key(group, window, rate, value, ALL))
-        pipeline.incr(key)
-        pipeline.expire(key, period + EXPIRATION_FUDGE, nx=True)
-    if token_key is not None:
-        pipeline.get(token_key)
-    results = pipeline.execute()
-    token = results[-1] if token_key is not None else None
-    if not settings.RATELIMIT_ENABLE:
-        return None, token
-    usage = {"count": results[0], "limit": limit, "time_left": window - int(time.time())}
+    client = cache.client.get_client(write=True)
+    if not settings.RATELIMIT_ENABLE:  # then the caller passed a token_key
+        return None, client.get(token_key)
+    limit, period = _split_rate(rate)
+    window = _get_window(value, period)
+    key = cache.make_key(_make_cache_key(group, window, rate, value, ALL))
+    keys = [key] if token_key is None else [key, token_key]
+    reply = _COUNT_SCRIPT(keys=keys, args=[period + EXPIRATION_FUDGE], client=client)
+    token = reply[1] if len(reply) > 1 else None
+    usage = {"count": reply[0], "limit": limit, "time_left": window - int(time.time())}
     usage["should_limit"] = usage["count"] > limit
     return usage, token
 

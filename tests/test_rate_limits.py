@@ -1,5 +1,6 @@
 """Rate limits per API key and per client IP, shared through Redis; fail open when Redis fails."""
 import pytest
+from django.core.cache import cache
 
 from apikeys import ratelimit
 from apikeys.services import create_api_key, update_api_key
@@ -33,6 +34,17 @@ def test_twelve_requests_seven_rejected(limited_key, marketing):
     assert rejected.json()["detail"] == f"Too many requests; retry in {rejected['Retry-After']} seconds."
     assert rejected["RateLimit-Remaining"] == "0"
 
+
+
+def test_counter_expires_after_its_window(limited_key, marketing):
+    client = client_for(limited_key.secret)
+    statuses(client, 3)
+
+    counters = [key for key in cache.keys("*") if key.startswith("rl:")]
+    assert len(counters) == 1
+    assert cache.get(counters[0]) == 3
+    # A minute's window plus django-ratelimit's margin, set once on the window's first request.
+    assert 0 < cache.ttl(counters[0]) <= 60 + ratelimit.EXPIRATION_FUDGE
 
 def test_reads_and_writes_counted_apart(limited_key, marketing):
     client = client_for(limited_key.secret)
