@@ -20,7 +20,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     ``request.user`` and ``request.auth`` are both the ApiKey row. An accepted
     request is also counted against its key's rate limit here, in the Redis
-    round trip that validates the cached row; ``request.key_rate_usage`` holds
+    round trip that validates the cached row. ``request.key_rate_usage`` carries
     the result for the view to apply (consentvault.views.ApiViewSet).
     """
 

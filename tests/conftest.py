@@ -1,5 +1,13 @@
-"""Shared fixtures: API clients for keys of each scope, and demo purposes."""
+"""Shared fixtures: API clients for keys of each scope, demo purposes, and a gunicorn for transactional tests."""
+import contextlib
 import importlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -52,6 +60,53 @@ def committed_database_url() -> str:
 
     settings_dict = connection.settings_dict
     return f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
+
+
+@contextlib.contextmanager
+def gunicorn_server(tmp_path: Path, **env_overrides):
+    """Run gunicorn with 4 workers on the committed test database; yield its base URL once it answers.
+
+    For transactional tests only: the server's workers cannot see rows of a
+    test transaction that never commits.
+    """
+    from django.db import connection
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(
+        os.environ,
+        CONSENTVAULT_ENV_FILE="",
+        DATABASE_URL=committed_database_url(),
+        PORT=str(port),
+        GUNICORN_WORKERS="4",
+        GUNICORN_PIDFILE=str(tmp_path / "gunicorn.pid"),
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
+        LOG_LEVEL="WARNING",
+        **env_overrides,
+    )
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "docker/gunicorn_conf.py", "consentvault.wsgi"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/livez", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("gunicorn did not answer /livez within 10 seconds")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        connection.close()
 
 
 def client_for(secret: str | None) -> APIClient:

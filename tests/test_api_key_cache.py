@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from apikeys import keycache, ratelimit
 from apikeys.models import ApiKey
-from tests.conftest import client_for, committed_database_url
+from tests.conftest import committed_database_url, gunicorn_server
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,21 +136,11 @@ def test_unreachable_redis_delays_the_change(reader, reader_key, marketing, sett
     assert "Waiting out the API-key cache lifetime" in result.stdout + result.stderr
     assert waited >= 3.0
 
-    # Redis, reachable from here, still holds the token this process cached the row with.
+    # Redis, reachable from here, still has the token this process cached the row with.
     assert keycache.current_token() == token
     response = reader.get("/v1/purposes")
     assert response.status_code == 401
     assert response.json()["detail"] == "The API key has been revoked."
-
-
-def wait_until_up(base: str) -> None:
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"{base}/livez", timeout=1)
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("gunicorn did not start")
 
 
 def status_of(base: str, secret: str, *, method="GET", path="/v1/purposes", body=None) -> int:
@@ -187,31 +177,10 @@ def one_request_per_worker(port: int, secret: str, workers: int = 4) -> list[int
 
 @pytest.mark.django_db(transaction=True)
 def test_four_workers_apply_changes_at_once(tmp_path, reader_key, admin_key, marketing):
-    from tests.test_ops import free_port
-
-    port = free_port()
-    env = dict(
-        os.environ,
-        CONSENTVAULT_ENV_FILE="",
-        DATABASE_URL=committed_database_url(),
-        PORT=str(port),
-        GUNICORN_WORKERS="4",
-        GUNICORN_PIDFILE=str(tmp_path / "gunicorn.pid"),
-        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
-        CONSENTVAULT_API_KEY_CACHE_SECONDS="20",  # no row ages out during the test
-        LOG_LEVEL="WARNING",
-    )
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", "docker/gunicorn_conf.py", "consentvault.wsgi"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
     key_path = f"/v1/admin/api-keys/{reader_key.api_key.id}"
-    try:
-        wait_until_up(base)
+    # A lifetime long enough that no cached row ages out during the test.
+    with gunicorn_server(tmp_path, CONSENTVAULT_API_KEY_CACHE_SECONDS="20") as base:
+        port = int(base.rsplit(":", 1)[1])
         warm = one_request_per_worker(port, reader_key.secret)  # every worker caches the row
         cached = one_request_per_worker(port, reader_key.secret)
 
@@ -225,10 +194,6 @@ def test_four_workers_apply_changes_at_once(tmp_path, reader_key, admin_key, mar
         new_secret = rotated.stdout.strip().splitlines()[-1]
         old_after_rotation = one_request_per_worker(port, reader_key.secret)
         new_after_rotation = one_request_per_worker(port, new_secret)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        connection.close()
 
     assert warm == cached == [200] * 4
     assert (revoke, reactivate) == (200, 200)

@@ -4,7 +4,6 @@ import json
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -13,11 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from django.db import connection
 
 from ops import views as ops_views
 from ops.jsonlog import JsonFormatter
-from tests.conftest import client_for, committed_database_url, post_consent
+from tests.conftest import client_for, gunicorn_server, post_consent
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,12 +211,6 @@ def test_entrypoint_runs_commands(tmp_path):
     assert "[X] 0002_consent_event_append_only_trigger" in check.stdout
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def request_count(text: str) -> float:
     pattern = r'^django_http_requests_total_by_view_transport_method_total\{[^}]*view="purpose-list"[^}]*\} (\S+)$'
     return sum(float(value) for value in re.findall(pattern, text, re.MULTILINE))
@@ -226,42 +218,13 @@ def request_count(text: str) -> float:
 
 @pytest.mark.django_db(transaction=True)
 def test_metrics_monotonic_across_workers(tmp_path, reader_key, marketing):
-    port = free_port()
-    env = dict(
-        os.environ,
-        CONSENTVAULT_ENV_FILE="",
-        DATABASE_URL=committed_database_url(),
-        PORT=str(port),
-        GUNICORN_WORKERS="4",
-        GUNICORN_PIDFILE=str(tmp_path / "gunicorn.pid"),
-        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
-        LOG_LEVEL="WARNING",
-    )
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", "docker/gunicorn_conf.py", "consentvault.wsgi"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/livez", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn_server(tmp_path) as base:
         counts = []
         for scrape in range(5):
             for _ in range(8):
                 request = urllib.request.Request(f"{base}/v1/purposes", headers={"X-Api-Key": reader_key.secret})
                 urllib.request.urlopen(request, timeout=5).read()
             counts.append(request_count(urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        connection.close()
 
     assert counts == sorted(counts)
     assert counts[-1] >= 40
