@@ -64,7 +64,7 @@ def committed_database_url() -> str:
 
 @contextlib.contextmanager
 def gunicorn_server(tmp_path: Path, **env_overrides):
-    """Run gunicorn with 4 workers on the committed test database; yield its base URL once it answers.
+    """Run gunicorn with 4 workers on the committed test database; yield its base URL once it responds.
 
     For transactional tests only: the server's workers cannot see rows of a
     test transaction that never commits.
@@ -101,7 +101,7 @@ def gunicorn_server(tmp_path: Path, **env_overrides):
             except OSError:
                 time.sleep(0.1)
         else:
-            raise RuntimeError("gunicorn did not answer /livez within 10 seconds")
+            raise RuntimeError("gunicorn did not respond to /livez within 10 seconds")
         yield base
     finally:
         server.terminate()
