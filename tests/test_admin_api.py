@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from apikeys.models import ApiKey
+from apikeys.services import record_use
 from consents.models import Purpose, PurposeVersion
 from tests.conftest import client_for
 
@@ -280,3 +281,16 @@ def test_last_used_updated_once_a_minute(reader, reader_key, marketing):
 
     assert first is not None
     assert ApiKey.objects.get(pk=reader_key.api_key.id).last_used_at == first
+
+
+def test_last_used_written_once_across_workers(reader_key):
+    now = timezone.now()
+    record_use(ApiKey.objects.get(pk=reader_key.api_key.id), now)
+    # A second worker still has a copy read before the first write.
+    stale_copy = ApiKey.objects.get(pk=reader_key.api_key.id)
+    stale_copy.last_used_at = None
+
+    record_use(stale_copy, now + datetime.timedelta(seconds=30))
+
+    assert ApiKey.objects.get(pk=reader_key.api_key.id).last_used_at == now
+    assert stale_copy.last_used_at == now + datetime.timedelta(seconds=30)
